@@ -1,0 +1,45 @@
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+# The Dockerfile's pinned default, unless BASE_IMAGE is set in the environment.
+BASE_IMAGE ?= $(shell sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
+export BASE_IMAGE
+
+# Resolve a requirements .in file with pip-compile inside the base image, so pins match its Python.
+pin = docker run --rm -v "$(CURDIR):/src:ro" -w /src -e CUSTOM_COMPILE_COMMAND="make lock" $(BASE_IMAGE) \
+	sh -c 'pip install -q --root-user-action=ignore pip-tools && pip-compile -q --strip-extras -o - $(1)'
+
+.PHONY: help venv test test-fast lint up down lock clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv with the pinned test tools
+
+test: venv ## Build the image and run every test (needs a Docker engine)
+	$(VENV)/bin/pytest
+
+test-fast: venv ## Run only the tests that need no Docker engine
+	$(VENV)/bin/pytest -m "not docker"
+
+lint: venv ## Lint the Dockerfile with hadolint
+	$(VENV)/bin/hadolint Dockerfile
+
+up: ## Build and start the app at http://127.0.0.1:5000
+	docker compose up --build
+
+down: ## Stop the app and remove its containers and network
+	docker compose down
+
+lock: ## Re-pin requirements.txt and requirements-dev.txt from the .in files
+	$(call pin,requirements.in) > requirements.txt.new && mv requirements.txt.new requirements.txt
+	$(call pin,requirements-dev.in) > requirements-dev.txt.new && mv requirements-dev.txt.new requirements-dev.txt
+
+clean: ## Remove the venv and test output
+	rm -rf $(VENV) build .pytest_cache

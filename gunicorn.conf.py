@@ -1,0 +1,21 @@
+"""Gunicorn settings; gunicorn reads this file from its working directory."""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+
+# Set explicitly: cpu_count() sees the host's cores, not the container's CPU limit.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+# "-" is stdout, so `docker logs` shows one line per request.
+accesslog = "-"
+
+# Heartbeat files go to RAM: /tmp may be slow, on disk, or read-only.
+worker_tmp_dir = "/dev/shm"
+
+# Since 25.1 the control socket is created under $HOME, which fails for a non-root or read-only container.
+control_socket_disable = True
+
+# Workers get this long to finish requests on SIGTERM; keep it under compose's stop_grace_period (15 s)
+# and Docker's default stop timeout (10 s), so a stop never ends in SIGKILL.
+graceful_timeout = 8

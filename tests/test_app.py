@@ -1,0 +1,81 @@
+"""Fast tests of the Flask app and the gunicorn settings; no Docker engine needed."""
+
+import runpy
+import types
+from pathlib import Path
+
+import pytest
+from gunicorn.config import KNOWN_SETTINGS
+
+from app import app
+
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+
+
+@pytest.fixture
+def client():
+    return app.test_client()
+
+
+def test_index_serves_the_page(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert b"Hello from Mary" in response.data
+
+
+def test_index_is_a_real_page(client):
+    page = client.get("/").get_data(as_text=True).lower()
+    for part in ("<!doctype html>", "<title>", 'charset="utf-8"', 'name="viewport"'):
+        assert part in page, f"static/index.html lacks {part}"
+
+
+def test_hello_answers_and_prints(client, capsys):
+    response = client.get("/hello")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "nice to meet you"
+    assert capsys.readouterr().out == "accepted request\n"
+
+
+def test_healthz_returns_small_json(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_unknown_path_is_404(client):
+    assert client.get("/nope").status_code == 404
+
+
+def test_debug_is_off():
+    assert not app.debug, "the debugger must never be on outside `python app.py` on a laptop"
+
+
+def load_gunicorn_conf(monkeypatch, **env):
+    for name in ("PORT", "WEB_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(GUNICORN_CONF))
+
+
+def test_gunicorn_conf_defaults_suit_a_container(monkeypatch):
+    conf = load_gunicorn_conf(monkeypatch)
+    assert conf["bind"] == "0.0.0.0:5000"
+    assert conf["workers"] == 2
+    assert conf["accesslog"] == "-"
+    assert conf["worker_tmp_dir"] == "/dev/shm"
+    assert conf["control_socket_disable"] is True
+
+
+def test_gunicorn_conf_reads_the_environment(monkeypatch):
+    conf = load_gunicorn_conf(monkeypatch, PORT="8080", WEB_CONCURRENCY="5")
+    assert conf["bind"] == "0.0.0.0:8080"
+    assert conf["workers"] == 5
+
+
+def test_gunicorn_conf_names_are_real_settings(monkeypatch):
+    known = {setting.name for setting in KNOWN_SETTINGS}
+    conf = load_gunicorn_conf(monkeypatch)
+    names = {k for k, v in conf.items() if not k.startswith("_") and not isinstance(v, types.ModuleType)}
+    assert names <= known, f"gunicorn silently ignores unknown settings: {sorted(names - known)}"
