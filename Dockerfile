@@ -1,36 +1,34 @@
-# Python and Alpine both pinned, so next month's build starts from the same base; override BASE_IMAGE
-# for a mirror or an offline stand-in (any image with python and pip on PATH).
+# Python and Alpine both pinned, never latest, so a rebuild next month starts from the same base.
 ARG BASE_IMAGE=python:3.13-alpine3.24
+# Any image with python and pip on PATH works: override BASE_IMAGE for a mirror or an offline base.
 FROM ${BASE_IMAGE}
 
-# Logs reach `docker logs` at once instead of waiting in a buffer, and pip keeps no cache in layers.
-ENV PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_ROOT_USER_ACTION=ignore
+# Unbuffered output reaches `docker logs` at once, instead of being lost in a buffer on a crash.
+ENV PYTHONUNBUFFERED=1
 
-# Every later path is relative to the app's own folder, kept apart from the base's files.
+# The app gets a folder of its own, apart from the base image's files.
 WORKDIR /app
 
 # Copy only the requirements first, so editing app code reuses the cached pip layer.
 COPY requirements.txt .
 
-# Dependencies change less often than the source, so this slow layer comes before it.
-RUN pip install --no-cache-dir -r requirements.txt
+# Dependencies change less often than the source, so this slow layer comes before it; no pip cache
+# is kept, as it would only make the layer bigger.
+RUN pip install --no-cache-dir --disable-pip-version-check --root-user-action=ignore -r requirements.txt
 
-# The source changes most, so it comes last; .dockerignore keeps everything else out. Files stay
-# owned by root, so the app's user cannot modify them.
+# The source changes most, so it comes last; .dockerignore keeps the rest of the folder out, and the
+# files stay owned by root so that the app's user cannot change them.
 COPY . .
 
-# A numeric UID needs no adduser, so the same file builds on Alpine and Debian bases.
+# Run as a non-root numeric UID and GID, which needs no adduser and so works on Alpine and Debian alike.
 USER 10001:10001
 
-# Documents the port gunicorn.conf.py binds by default; publishing is still up to `docker run -p`.
+# Documents the port gunicorn.conf.py binds by default; publishing it is up to `docker run -p`.
 EXPOSE 5000
 
-# Python, not curl or wget: the only tool every Python base image is sure to have.
+# Written in Python, because a Python image is sure to have python but not curl or wget.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --start-interval=1s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '5000'), timeout=2)"]
 
-# Exec form, so gunicorn's master is PID 1 and receives SIGTERM and Ctrl-C directly.
+# Exec form, so gunicorn's master is PID 1 and gets SIGTERM and Ctrl-C itself, with no shell between.
 CMD ["gunicorn", "app:app"]

@@ -37,11 +37,15 @@ class LoopbackContainer(DockerContainer):
         return f"http://{self.get_container_host_ip()}:{self.get_exposed_port(APP_PORT)}{path}"
 
 
-def wait_for_log_line(container, line: str, times: int = 1, timeout: float = 5) -> None:
-    """Block until `line` is a whole line of the container's log at least `times` times."""
+def log_line_appears(container, line: str, times: int = 1, timeout: float = 5) -> bool:
+    """Wait until `line` is a whole line of the container's log `times` times; say whether it was."""
     pattern = re.compile(rf"(?:^{re.escape(line)}$[\s\S]*?){{{times}}}", re.M)
     strategy = LogMessageWaitStrategy(pattern).with_startup_timeout(timeout).with_poll_interval(0.05)
-    strategy.wait_until_ready(container)
+    try:
+        strategy.wait_until_ready(container)
+    except TimeoutError:
+        return False
+    return True
 
 
 @pytest.fixture(scope="session")
