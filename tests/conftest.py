@@ -2,7 +2,6 @@
 
 import os
 import re
-import time
 import uuid
 from pathlib import Path
 
@@ -13,14 +12,14 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
 os.environ.setdefault("TC_HOST", "127.0.0.1")
 
-import docker  # noqa: E402
-import pytest  # noqa: E402
-from testcontainers.core.container import DockerContainer  # noqa: E402
-from testcontainers.core.image import DockerImage  # noqa: E402
-from testcontainers.core.wait_strategies import HttpWaitStrategy, LogMessageWaitStrategy  # noqa: E402
+import docker
+import pytest
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.image import DockerImage
+from testcontainers.core.wait_strategies import HttpWaitStrategy, LogMessageWaitStrategy
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BASE_IMAGE = re.search(r"^ARG BASE_IMAGE=(\S+)$", (ROOT / "Dockerfile").read_text(), re.M)[1]
+DEFAULT_BASE_IMAGE = re.search(r"^ARG BASE_IMAGE=(\S+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)[1]
 BASE_IMAGE = os.environ.get("BASE_IMAGE") or DEFAULT_BASE_IMAGE
 APP_PORT = 5000
 STARTUP_TIMEOUT = 60
@@ -36,16 +35,20 @@ class LoopbackContainer(DockerContainer):
     def url(self, path: str = "/") -> str:
         return f"http://{self.get_container_host_ip()}:{self.get_exposed_port(APP_PORT)}{path}"
 
+    def log_has_line(self, line: str, times: int = 1, timeout: float = 5) -> bool:
+        """Wait until `line` is a whole line of the log `times` times; say whether it was."""
+        pattern = re.compile(rf"(?:^{re.escape(line)}$[\s\S]*?){{{times}}}", re.MULTILINE)
+        strategy = LogMessageWaitStrategy(pattern).with_startup_timeout(timeout).with_poll_interval(0.05)
+        try:
+            strategy.wait_until_ready(self)
+        except TimeoutError:
+            return False
+        return True
 
-def log_line_appears(container, line: str, times: int = 1, timeout: float = 5) -> bool:
-    """Wait until `line` is a whole line of the container's log `times` times; say whether it was."""
-    pattern = re.compile(rf"(?:^{re.escape(line)}$[\s\S]*?){{{times}}}", re.M)
-    strategy = LogMessageWaitStrategy(pattern).with_startup_timeout(timeout).with_poll_interval(0.05)
-    try:
-        strategy.wait_until_ready(container)
-    except TimeoutError:
-        return False
-    return True
+
+def give_up(message: str):
+    """Fail the tests that need Docker with one sentence, not a stack of docker-py errors."""
+    raise pytest.fail.Exception(message, pytrace=False) from None
 
 
 @pytest.fixture(scope="session")
@@ -54,12 +57,9 @@ def docker_client():
         client = docker.from_env()
         client.ping()
     except docker.errors.DockerException as exc:
-        reason = exc
-    else:
-        yield client
-        client.close()
-        return
-    pytest.fail(f"No Docker engine answered ({reason}): start Docker so that `docker info` works, then run again.", pytrace=False)
+        give_up(f"No Docker engine answered ({exc}): start Docker so that `docker info` works, then run again.")
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")
@@ -71,28 +71,24 @@ def base_image(docker_client):
     try:
         return docker_client.images.pull(BASE_IMAGE)
     except docker.errors.APIError as exc:
-        reason = exc.explanation
-    pytest.fail(
-        f"Base image {BASE_IMAGE} is not here and can't be pulled ({reason}): "
-        "set BASE_IMAGE to a mirrored or local Python image (see README), then run again.",
-        pytrace=False,
-    )
+        give_up(
+            f"Base image {BASE_IMAGE} is not here and can't be pulled ({exc.explanation}): "
+            "set BASE_IMAGE to a mirrored or local Python image (see README), then run again."
+        )
 
 
 @pytest.fixture(scope="session")
 def image(base_image):
     """The project's image, built once per session from the working tree with BASE_IMAGE."""
-    started = time.monotonic()
     with DockerImage(
         path=ROOT, tag=f"layercake-test:{uuid.uuid4().hex[:8]}", buildargs={"BASE_IMAGE": BASE_IMAGE}
     ) as built:
-        built.build_seconds = time.monotonic() - started
         yield built
 
 
 @pytest.fixture(scope="module")
 def container(image):
-    """One running container of the image per test module, healthy before the first test."""
+    """One running container of the image per test module, answering /healthz before the first test."""
     with (
         LoopbackContainer(str(image))
         .with_loopback_port(APP_PORT)

@@ -3,8 +3,6 @@
 import pytest
 import requests
 
-from conftest import log_line_appears
-
 pytestmark = pytest.mark.docker
 
 
@@ -24,7 +22,7 @@ def test_container_answers_hello(container):
 def test_hello_is_logged_to_stdout(container):
     before = container.get_logs()[0].decode().count("accepted request\n")
     requests.get(container.url("/hello"), timeout=5).raise_for_status()
-    assert log_line_appears(container, "accepted request", times=before + 1), (
+    assert container.log_has_line("accepted request", times=before + 1), (
         "/hello's print() did not reach `docker logs`: keep the print in app.py, and logs unbuffered"
     )
     stdout, _ = container.get_logs()
