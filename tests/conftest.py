@@ -86,12 +86,23 @@ def image(base_image):
         yield built
 
 
+@pytest.fixture(scope="session")
+def app_container(image):
+    """Return a factory of containers of the image, configured but not started: use them in `with`."""
+
+    def configure(**env: str) -> LoopbackContainer:
+        return (
+            LoopbackContainer(str(image))
+            .with_envs(**env)
+            .with_loopback_port(APP_PORT)
+            .waiting_for(HttpWaitStrategy(APP_PORT, "/healthz").with_startup_timeout(STARTUP_TIMEOUT))
+        )
+
+    return configure
+
+
 @pytest.fixture(scope="module")
-def container(image):
+def container(app_container):
     """One running container of the image per test module, answering /healthz before the first test."""
-    with (
-        LoopbackContainer(str(image))
-        .with_loopback_port(APP_PORT)
-        .waiting_for(HttpWaitStrategy(APP_PORT, "/healthz").with_startup_timeout(STARTUP_TIMEOUT))
-    ) as running:
+    with app_container() as running:
         yield running
