@@ -1,9 +1,8 @@
-"""Build the image once per test session and run containers from it, reachable at 127.0.0.1 only."""
+"""Build the image once per test session, run it at 127.0.0.1 only, and report what the tests measured."""
 
+import json
 import os
-import re
 import uuid
-from pathlib import Path
 
 # testcontainers reads its settings at import time. Containers are removed by the fixtures' `with`
 # blocks, so the Ryuk reaper (an image pulled from a registry) is not needed; published ports are
@@ -14,41 +13,47 @@ os.environ.setdefault("TC_HOST", "127.0.0.1")
 
 import docker
 import pytest
-from testcontainers.core.container import DockerContainer
+from budgets import STARTUP_TIMEOUT_S
+from support import APP_PORT, BASE_IMAGE, ROOT, ComposeProject, LoopbackContainer, build, free_port
 from testcontainers.core.image import DockerImage
-from testcontainers.core.wait_strategies import HttpWaitStrategy, LogMessageWaitStrategy
+from testcontainers.core.wait_strategies import HttpWaitStrategy
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BASE_IMAGE = re.search(r"^ARG BASE_IMAGE=(\S+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)[1]
-BASE_IMAGE = os.environ.get("BASE_IMAGE") or DEFAULT_BASE_IMAGE
-APP_PORT = 5000
-STARTUP_TIMEOUT = 60
-
-
-class LoopbackContainer(DockerContainer):
-    """A DockerContainer whose ports are published on 127.0.0.1 only, never on 0.0.0.0."""
-
-    def with_loopback_port(self, port: int):
-        self.ports[f"{port}/tcp"] = ("127.0.0.1", None)
-        return self
-
-    def url(self, path: str = "/") -> str:
-        return f"http://{self.get_container_host_ip()}:{self.get_exposed_port(APP_PORT)}{path}"
-
-    def log_has_line(self, line: str, times: int = 1, timeout: float = 5) -> bool:
-        """Wait until `line` is a whole line of the log `times` times; say whether it was."""
-        pattern = re.compile(rf"(?:^{re.escape(line)}$[\s\S]*?){{{times}}}", re.MULTILINE)
-        strategy = LogMessageWaitStrategy(pattern).with_startup_timeout(timeout).with_poll_interval(0.05)
-        try:
-            strategy.wait_until_ready(self)
-        except TimeoutError:
-            return False
-        return True
+REPORT = pytest.StashKey[dict]()
+REPORT_FILE = ROOT / "build" / "report.json"
 
 
 def give_up(message: str):
     """Fail the tests that need Docker with one sentence, not a stack of docker-py errors."""
     raise pytest.fail.Exception(message, pytrace=False) from None
+
+
+def pytest_configure(config):
+    config.stash[REPORT] = {}
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Print the figures the tests measured, and keep them in build/report.json."""
+    figures = config.stash[REPORT]
+    if not figures:
+        return
+    terminalreporter.section("layercake report")
+    terminalreporter.write_line(f"base image: {BASE_IMAGE}")
+    for name, value in figures.items():
+        if isinstance(value, dict):
+            terminalreporter.write_line(name)
+            for key, item in value.items():
+                terminalreporter.write_line(f"  {key:<38} {item}")
+        else:
+            terminalreporter.write_line(f"{name:<40} {value}")
+    REPORT_FILE.parent.mkdir(exist_ok=True)
+    REPORT_FILE.write_text(json.dumps({"base_image": BASE_IMAGE, "figures": figures}, indent=2) + "\n")
+    terminalreporter.write_line(f"written to {REPORT_FILE.relative_to(ROOT)}")
+
+
+@pytest.fixture(scope="session")
+def report(request) -> dict:
+    """The figures for the end-of-run report: a test stores what it measured, rounded."""
+    return request.config.stash[REPORT]
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +92,11 @@ def image(base_image):
 
 
 @pytest.fixture(scope="session")
+def image_attrs(image, docker_client) -> dict:
+    return docker_client.images.get(str(image)).attrs
+
+
+@pytest.fixture(scope="session")
 def app_container(image):
     """Return a factory of containers of the image, configured but not started: use them in `with`."""
 
@@ -95,7 +105,7 @@ def app_container(image):
             LoopbackContainer(str(image))
             .with_envs(**env)
             .with_loopback_port(APP_PORT)
-            .waiting_for(HttpWaitStrategy(APP_PORT, "/healthz").with_startup_timeout(STARTUP_TIMEOUT))
+            .waiting_for(HttpWaitStrategy(APP_PORT, "/healthz").with_startup_timeout(STARTUP_TIMEOUT_S))
         )
 
     return configure
@@ -106,3 +116,30 @@ def container(app_container):
     """One running container of the image per test module, answering /healthz before the first test."""
     with app_container() as running:
         yield running
+
+
+@pytest.fixture
+def builder(base_image, docker_client):
+    """Return a function that builds a folder (a temp copy of the project) and removes the images afterwards."""
+    tags = []
+
+    def build_copy(path, nocache=False):
+        tags.append(f"layercake-test-copy:{uuid.uuid4().hex[:8]}")
+        return build(docker_client, path, tags[-1], nocache=nocache)
+
+    yield build_copy
+    for tag in reversed(tags):
+        docker_client.images.remove(tag, force=True)
+
+
+@pytest.fixture(scope="session")
+def stack(base_image):
+    """The project's docker-compose.yml, up and healthy (`up --build --wait`), under a project name of its own."""
+    with ComposeProject(f"layercake-test-{uuid.uuid4().hex[:8]}", free_port()) as project:
+        yield project
+
+
+@pytest.fixture
+def web(stack, docker_client):
+    """The compose stack's web container, as a docker SDK container."""
+    return stack.web(docker_client)

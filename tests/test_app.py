@@ -9,7 +9,8 @@ from gunicorn.config import KNOWN_SETTINGS
 
 from app import app
 
-GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+APP = Path(__file__).resolve().parent.parent / "app.py"
+GUNICORN_CONF = APP.with_name("gunicorn.conf.py")
 
 
 @pytest.fixture
@@ -79,3 +80,25 @@ def test_gunicorn_conf_names_are_real_settings(monkeypatch):
     conf = load_gunicorn_conf(monkeypatch)
     names = {k for k, v in conf.items() if not k.startswith("_") and not isinstance(v, types.ModuleType)}
     assert names <= known, f"gunicorn silently ignores unknown settings: {sorted(names - known)}"
+
+
+def test_responses_carry_security_headers(client):
+    for path in ("/", "/hello", "/nope"):
+        headers = client.get(path).headers
+        assert headers.get("X-Content-Type-Options") == "nosniff", f"{path} lacks X-Content-Type-Options"
+        assert headers.get("Content-Security-Policy", "").startswith("default-src 'self'"), f"{path} lacks a CSP"
+        assert headers.get("X-Frame-Options") == "DENY" and headers.get("Referrer-Policy") == "no-referrer"
+
+
+def test_oversized_body_is_refused(client):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    assert limit, "set MAX_CONTENT_LENGTH, or any client can send an endless body"
+    assert client.post("/hello", data=b"x" * (limit + 1)).status_code == 413
+    assert client.post("/hello", data=b"x").status_code == 405
+
+
+def test_secret_key_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    assert runpy.run_path(str(APP))["app"].secret_key is None, "no secret may be written into app.py"
+    monkeypatch.setenv("FLASK_SECRET_KEY", "from-the-environment")
+    assert runpy.run_path(str(APP))["app"].secret_key == "from-the-environment"

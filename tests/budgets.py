@@ -1,0 +1,35 @@
+"""Every pass/fail limit of the tests, in one place, each with the reason for its value."""
+
+MB = 1_000_000  # Docker reports sizes in decimal megabytes.
+
+# flask + gunicorn with their .pyc files take about 8 MB; more means something else slipped into the image.
+OVERHEAD_MAX_BYTES = 10 * MB
+# python:3.13-alpine is about 45.6 MB, plus the overhead above, rounded up.
+ALPINE_TOTAL_MAX_BYTES = 56 * MB
+# The app's source, page and requirements are a few kB; a working folder's .git or venv would be megabytes.
+CONTEXT_MAX_BYTES = 1 * MB
+
+# A rebuild after a code change reuses the pip layer, so it costs a fraction of a cold build; generous on purpose,
+# as both are timed on a shared machine.
+WARM_COLD_RATIO_MAX = 0.5
+
+# Docker's default stop timeout, after which it sends SIGKILL.
+STOP_TIMEOUT_S = 10
+# A graceful stop ends "well under" the kill timeout: within half of it even on a busy machine.
+STOP_RATIO_MAX = 0.5
+# Wider than any real start (under a second here); only a hung start should reach it.
+STARTUP_TIMEOUT_S = 60
+# PYTHONUNBUFFERED makes print() reach `docker logs` at once; a buffered line would wait for 4 kB or the exit.
+LOG_DELAY_MAX_S = 1
+
+# The load test from issue 4: enough connections to queue on every worker, short enough for CI.
+LOAD_CONNECTIONS = 32
+LOAD_DURATION_S = 30
+# Memory after the load may differ from before by this fraction; a leak per request would show as more.
+MEMORY_GROWTH_MAX = 0.10
+# gunicorn's master replaces a killed worker; a client should see answers again within this.
+WORKER_RECOVERY_MAX_S = 1
+# After PID 1 dies, the restart policy and the 1 s health start interval bring the app back within this.
+RESTART_HEALTHY_MAX_S = 15
+# Another client must be answered this quickly while a slow client holds a connection open.
+SLOW_CLIENT_ANSWER_MAX_S = 2

@@ -1,0 +1,65 @@
+"""Faults: gunicorn's master replaces a dead worker, and the restart policy brings back a dead PID 1."""
+
+import time
+
+import pytest
+import requests
+from budgets import RESTART_HEALTHY_MAX_S, WORKER_RECOVERY_MAX_S
+from support import BASE_IMAGE, workers
+
+pytestmark = pytest.mark.docker
+
+
+def test_killed_worker_is_replaced(app_container, report):
+    """SIGKILL the only worker: requests must succeed again within a second, served by a new worker."""
+    with app_container(WEB_CONCURRENCY="1") as single:
+        wrapped = single.get_wrapped_container()
+        (victim,) = workers(wrapped)
+        killed_at = time.perf_counter()
+        exit_code, output = wrapped.exec_run(["python", "-c", f"import os; os.kill({victim['pid']}, 9)"])
+        assert exit_code == 0, output.decode()
+        failures, first_success = 0, None
+        while time.perf_counter() - killed_at < WORKER_RECOVERY_MAX_S:
+            try:
+                ok = requests.get(single.url("/hello"), timeout=WORKER_RECOVERY_MAX_S).text == "nice to meet you"
+            except requests.RequestException:
+                ok = False
+            failures += not ok
+            if ok and first_success is None:
+                first_success = time.perf_counter() - killed_at
+        (replacement,) = workers(wrapped)
+    report["worker_kill_failed_requests"] = failures
+    report["worker_kill_recovery_s"] = round(first_success, 3) if first_success else None
+    assert replacement["pid"] != victim["pid"], "the killed worker was not replaced: run gunicorn, whose master does"
+    assert first_success is not None, f"no request succeeded within {WORKER_RECOVERY_MAX_S} s of killing the worker"
+
+
+def test_dead_pid_1_is_restarted_and_healthy(stack, docker_client, report):
+    """Kill PID 1 from outside (like an OOM kill, which `docker kill` is not): compose's restart policy revives it."""
+    web = stack.web(docker_client)
+    restarts = web.attrs["RestartCount"]
+    killed_at = time.time()
+    docker_client.containers.run(
+        BASE_IMAGE,
+        ["python", "-c", f"import os; os.kill({web.attrs['State']['Pid']}, 9)"],
+        pid_mode="host",
+        remove=True,
+    )
+    healthy_at = None
+    for event in docker_client.events(
+        since=int(killed_at),
+        until=int(killed_at + RESTART_HEALTHY_MAX_S) + 1,
+        filters={"container": web.id, "event": "health_status"},
+        decode=True,
+    ):
+        if event["Action"] == "health_status: healthy" and event["timeNano"] / 1e9 > killed_at:
+            healthy_at = event["timeNano"] / 1e9
+            break
+    web.reload()
+    seconds = healthy_at - killed_at if healthy_at else None
+    report["pid1_kill_to_healthy_s"] = round(seconds, 2) if seconds else None
+    assert web.attrs["RestartCount"] == restarts + 1, "the container was not restarted: keep restart: on-failure:5"
+    assert seconds is not None and seconds <= RESTART_HEALTHY_MAX_S, (
+        f"the container was not healthy within {RESTART_HEALTHY_MAX_S} s of losing PID 1"
+    )
+    assert requests.get(stack.url("/hello"), timeout=5).text == "nice to meet you"

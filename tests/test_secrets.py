@@ -1,0 +1,49 @@
+"""No secret is baked into the image: none in its files, none in its ENV; they come from the environment at run time."""
+
+import io
+import json
+import re
+import tarfile
+
+import pytest
+
+pytestmark = pytest.mark.docker
+
+SECRET_FILE = re.compile(r"(^|/)(\.env(\..+)?|id_(rsa|dsa|ecdsa|ed25519)|.+\.(pem|key|p12|pfx)|\.netrc|\.pypirc)$")
+SECRET_TEXT = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----|AKIA[0-9A-Z]{16}")
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE|CREDENTIAL", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def own_layer_files(image, base_image, docker_client, tmp_path_factory) -> dict[str, bytes]:
+    """Return path -> contents of every file the project's own layers add on top of the base image."""
+    saved = tmp_path_factory.mktemp("saved") / "image.tar"
+    with saved.open("wb") as out:
+        for chunk in docker_client.images.get(str(image)).save():
+            out.write(chunk)
+    files = {}
+    with tarfile.open(saved) as archive:
+        (manifest,) = json.load(archive.extractfile("manifest.json"))
+        for layer in manifest["Layers"][len(base_image.attrs["RootFS"]["Layers"]) :]:
+            with tarfile.open(fileobj=io.BytesIO(archive.extractfile(layer).read())) as layer_tar:
+                for member in layer_tar:
+                    if member.isfile():
+                        files[member.name] = layer_tar.extractfile(member).read()
+    return files
+
+
+def test_image_layers_hold_no_secret_files(own_layer_files):
+    assert any(name.endswith("app.py") for name in own_layer_files), "could not find the app's own layers"
+    named = sorted(name for name in own_layer_files if SECRET_FILE.search(name))
+    assert not named, f"secret-looking files are baked into the image: {named}; keep them in .dockerignore"
+
+
+def test_image_layers_hold_no_private_keys(own_layer_files):
+    found = sorted(name for name, data in own_layer_files.items() if SECRET_TEXT.search(data))
+    assert not found, f"files in the image contain a private key or an access key: {found}"
+
+
+def test_image_env_holds_no_secrets(image_attrs):
+    env = dict(item.split("=", 1) for item in image_attrs["Config"]["Env"])
+    baked = [name for name, value in env.items() if SECRET_NAME.search(name) and value]
+    assert not baked, f"ENV {baked} bakes a secret into every copy of the image: pass it at run time instead"

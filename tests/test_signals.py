@@ -1,0 +1,94 @@
+"""The guide's Ctrl-C story: with gunicorn as PID 1, SIGTERM and SIGINT stop the container at once and cleanly."""
+
+import re
+import socket
+import threading
+import time
+
+import pytest
+import requests
+from budgets import STOP_RATIO_MAX, STOP_TIMEOUT_S
+from support import APP_PORT
+from testcontainers.core.wait_strategies import ExecWaitStrategy
+
+pytestmark = pytest.mark.docker
+
+SHUTDOWN_LINES = ("Shutting down: Master",)
+# True once a worker has accept()ed a connection from outside the container: such a socket has an inode in
+# /proc/net/tcp, while one still waiting in the listen backlog has inode 0.
+ACCEPTED = (
+    "import sys\n"
+    "rows = [line.split() for line in open('/proc/net/tcp').readlines()[1:]]\n"
+    f"sys.exit(not any(r[1].endswith(':{APP_PORT:04X}') and r[3] == '01' and r[9] != '0'"
+    " and not r[2].startswith('0100007F') for r in rows))\n"
+)
+
+
+def wait_for_exit(wrapped) -> int:
+    """Wait up to the stop timeout for the container to exit, and return its exit code."""
+    try:
+        return wrapped.wait(timeout=STOP_TIMEOUT_S)["StatusCode"]
+    except requests.exceptions.RequestException:
+        pytest.fail(f"the container was still running {STOP_TIMEOUT_S} s after the signal: PID 1 ignored it")
+
+
+def test_docker_stop_is_graceful_and_quick(app_container, report):
+    with app_container() as fresh:
+        wrapped = fresh.get_wrapped_container()
+        start = time.perf_counter()
+        wrapped.stop(timeout=STOP_TIMEOUT_S)
+        seconds = time.perf_counter() - start
+        wrapped.reload()
+        exit_code = wrapped.attrs["State"]["ExitCode"]
+        log = fresh.log_text()
+    ratio = seconds / STOP_TIMEOUT_S
+    report["stop_s"] = round(seconds, 2)
+    report["stop_ratio_of_kill_timeout"] = round(ratio, 3)
+    assert exit_code == 0, (
+        f"docker stop ended with exit code {exit_code} (137 is SIGKILL after the timeout): "
+        "use the exec form CMD so that gunicorn is PID 1 and receives SIGTERM"
+    )
+    assert ratio <= STOP_RATIO_MAX, (
+        f"docker stop took {seconds:.1f} s of the {STOP_TIMEOUT_S} s kill timeout: PID 1 must handle SIGTERM itself"
+    )
+    for line in ("Handling signal: term", *SHUTDOWN_LINES):
+        assert line in log, f"the log lacks {line!r}: gunicorn did not shut down gracefully"
+
+
+def test_ctrl_c_stops_the_container(app_container):
+    with app_container() as fresh:
+        wrapped = fresh.get_wrapped_container()
+        wrapped.kill(signal="SIGINT")
+        exit_code = wait_for_exit(wrapped)
+        log = fresh.log_text()
+    assert exit_code == 0, f"Ctrl-C (SIGINT) ended with exit code {exit_code}: gunicorn must be PID 1"
+    for line in ("Handling signal: int", *SHUTDOWN_LINES):
+        assert line in log, f"the log lacks {line!r}: gunicorn did not handle Ctrl-C"
+
+
+def test_request_in_flight_survives_docker_stop(app_container, report):
+    """Send half a request, stop the container, then finish the request: it must still get its whole answer."""
+    with app_container() as fresh:
+        wrapped = fresh.get_wrapped_container()
+        port = int(fresh.get_exposed_port(APP_PORT))
+        with socket.create_connection(("127.0.0.1", port), timeout=STOP_TIMEOUT_S) as client:
+            client.sendall(b"GET /hello HTTP/1.1\r\nHost: localhost\r\n")
+            ExecWaitStrategy(["python", "-c", ACCEPTED]).with_startup_timeout(5).with_poll_interval(
+                0.1
+            ).wait_until_ready(fresh)
+            stopper = threading.Thread(target=wrapped.stop, kwargs={"timeout": STOP_TIMEOUT_S})
+            stopper.start()
+            assert fresh.log_has("Handling signal: term"), "gunicorn never saw the SIGTERM: it must be PID 1"
+            client.sendall(b"Connection: close\r\n\r\n")
+            answer = b""
+            while chunk := client.recv(65536):
+                answer += chunk
+        stopper.join()
+        wrapped.reload()
+        exit_code = wrapped.attrs["State"]["ExitCode"]
+    status = re.match(rb"HTTP/1\.1 (\d+)", answer)
+    report["drain_in_flight_status"] = int(status[1]) if status else None
+    assert status and status[1] == b"200" and answer.endswith(b"\r\n\r\nnice to meet you"), (
+        f"a request in flight during docker stop got {answer[:80]!r}: let gunicorn's graceful_timeout finish it"
+    )
+    assert exit_code == 0, f"the stop during a request ended with exit code {exit_code}"
