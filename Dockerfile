@@ -9,6 +9,11 @@ ENV PYTHONUNBUFFERED=1
 # The app gets a folder of its own, apart from the base image's files.
 WORKDIR /app
 
+# Give UID 10001 a name and a group, so that `ps` and `docker compose watch` can resolve it; plain echo works on
+# Alpine and Debian alike, where adduser and useradd differ.
+RUN echo "app:x:10001:10001:app:/nonexistent:/sbin/nologin" >> /etc/passwd \
+    && echo "app:x:10001:" >> /etc/group
+
 # Copy only the requirements first, so editing app code reuses the cached pip layer.
 COPY requirements.txt .
 

@@ -10,7 +10,7 @@ export BASE_IMAGE
 pin = docker run --rm -v "$(CURDIR):/src:ro" -w /src -e CUSTOM_COMPILE_COMMAND="make lock" $(BASE_IMAGE) \
 	sh -c 'pip install -q --root-user-action=ignore pip-tools && pip-compile -q --strip-extras -o - $(1)'
 
-.PHONY: help venv test test-fast lint up down lock clean
+.PHONY: help venv test test-fast lint up dev down lock clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,9 @@ lint: venv ## Lint the Dockerfile with hadolint
 
 up: ## Build and start the app at http://127.0.0.1:5000
 	docker compose up --build
+
+dev: ## Run with auto-reload, syncing edits to app.py and static/ into the container
+	docker compose -f docker-compose.yml -f compose.dev.yaml watch
 
 down: ## Stop the app and remove its containers and network
 	docker compose down

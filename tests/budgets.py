@@ -33,3 +33,5 @@ WORKER_RECOVERY_MAX_S = 1
 RESTART_HEALTHY_MAX_S = 15
 # Another client must be answered this quickly while a slow client holds a connection open.
 SLOW_CLIENT_ANSWER_MAX_S = 2
+# compose watch notices the edit, copies it in, and gunicorn --reload restarts the workers: a few seconds at most.
+SYNC_MAX_S = 20

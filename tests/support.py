@@ -201,19 +201,25 @@ def free_port() -> int:
 
 
 class ComposeProject(DockerCompose):
-    """The project's docker-compose.yml under its own project name and port, so a user's own stack is untouched."""
+    """The project's compose file(s) under their own project name and port, so a user's own stack is untouched."""
 
-    def __init__(self, name: str, port: int, context: Path = ROOT):
-        super().__init__(context=context, build=True, wait=True)
+    def __init__(self, name: str, port: int, context: Path = ROOT, files: list[str] | None = None):
+        super().__init__(context=context, compose_file_name=files, build=True, wait=True)
         self.name = name
         self.port = port
 
+    def environ(self) -> dict[str, str]:
+        return os.environ | {"COMPOSE_PROJECT_NAME": self.name, "PORT": str(self.port), "BASE_IMAGE": BASE_IMAGE}
+
     def _run_command(self, cmd, context=None):
-        env = os.environ | {"COMPOSE_PROJECT_NAME": self.name, "PORT": str(self.port), "BASE_IMAGE": BASE_IMAGE}
-        result = subprocess.run(cmd, check=False, cwd=context or self.context, env=env, capture_output=True)
+        result = subprocess.run(cmd, check=False, cwd=context or self.context, env=self.environ(), capture_output=True)
         if result.returncode:
             raise AssertionError(f"`{' '.join(cmd)}` failed:\n{result.stderr.decode()}")
         return result
+
+    def config(self) -> dict:
+        """Return the configuration compose would run, resolved and validated (`docker compose config`)."""
+        return json.loads(self._run_command([*self.compose_command_property, "config", "--format", "json"]).stdout)
 
     def stop(self, down: bool = True) -> None:
         """Remove the containers, network, volumes and the image that compose built."""
@@ -225,3 +231,10 @@ class ComposeProject(DockerCompose):
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def get_container_host_ip(self) -> str:
+        """Make the project a target for testcontainers' HttpWaitStrategy: the app is at 127.0.0.1:port."""
+        return "127.0.0.1"
+
+    def get_exposed_port(self, port: int) -> int:
+        return self.port

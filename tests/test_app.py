@@ -67,6 +67,7 @@ def test_gunicorn_conf_defaults_suit_a_container(monkeypatch):
     assert conf["accesslog"] == "-"
     assert conf["worker_tmp_dir"] == "/dev/shm"
     assert conf["control_socket_disable"] is True
+    assert not conf.get("reload"), "auto-reload belongs in compose.dev.yaml, never in the image's settings"
 
 
 def test_gunicorn_conf_reads_the_environment(monkeypatch):

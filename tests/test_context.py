@@ -43,7 +43,17 @@ LEFT_OUT = [
     "tests",
     "node_modules",
 ]
-KEPT = {"app.py", "gunicorn.conf.py", "requirements.txt", "static", "static/index.html", "sub", "sub/keep.py"}
+KEPT = {
+    "app.py",
+    "gunicorn.conf.py",
+    "requirements.txt",
+    "static",
+    "static/favicon.svg",
+    "static/hello.js",
+    "static/index.html",
+    "sub",
+    "sub/keep.py",
+}
 
 
 @pytest.fixture(scope="module")

@@ -41,8 +41,8 @@ def test_hadolint_ignores_are_justified():
 def test_base_image_is_pinned():
     tag = DEFAULT_BASE_IMAGE.rpartition(":")[2]
     assert tag and tag != "latest", f"the base {DEFAULT_BASE_IMAGE} is not pinned: `latest` moves under you"
-    assert re.fullmatch(r"\d+\.\d+(\.\d+)?-alpine\d+\.\d+", tag), (
-        f"the base tag {tag!r} must name both the Python and the Alpine version, e.g. 3.13-alpine3.24"
+    assert re.fullmatch(r"\d+\.\d+(\.\d+)?-(alpine\d+\.\d+|slim-[a-z]+)", tag), (
+        f"the base tag {tag!r} must name the Python and the OS release, e.g. 3.13-alpine3.24 or 3.13-slim-bookworm"
     )
     froms = [args for keyword, args in instructions() if keyword == "FROM"]
     assert froms == ["${BASE_IMAGE}"], f"build FROM the BASE_IMAGE argument, not {froms}"
