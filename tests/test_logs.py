@@ -12,6 +12,7 @@ pytestmark = pytest.mark.docker
 NEVER = {
     "WARNING: This is a development server": "the image must run gunicorn, never `python app.py`",
     "Debugger is active": "the Werkzeug debugger must never run in the image",
+    "Reloader is on": "gunicorn --reload belongs in compose.dev.yaml, never in the image",
     "Control server error": "gunicorn's control socket can't be created here: keep control_socket_disable = True",
     "Traceback": "something crashed",
 }
