@@ -55,14 +55,16 @@ class LoopbackContainer(DockerContainer):
         return stdout.decode(errors="replace") + stderr.decode(errors="replace")
 
 
-class Wrapped:
-    """Adapt a docker SDK container to testcontainers' wait strategies, which ask for get_wrapped_container()."""
-
-    def __init__(self, container):
-        self.container = container
-
-    def get_wrapped_container(self):
-        return self.container
+# Lines that must never appear in the app's log, plain container or hardened compose stack, with the fix for each.
+LOG_NEVER = {
+    "WARNING: This is a development server": "the image must run gunicorn, never `python app.py`",
+    "Debugger is active": "the Werkzeug debugger must never run in the image",
+    "Reloader is on": "gunicorn --reload belongs in compose.dev.yaml, never in the image",
+    "Control server error": "gunicorn's control socket can't be created here: keep control_socket_disable = True",
+    "WORKER TIMEOUT": "a worker hung; check the memory and pids limits",
+    "No usable temporary directory": "Python found nowhere to write: keep the tmpfs on /tmp",
+    "Traceback": "something crashed",
+}
 
 
 # The guide's `docker exec ... ps ux`, in Python, since the image may have no procps.

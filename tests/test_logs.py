@@ -6,16 +6,9 @@ import uuid
 import pytest
 import requests
 from budgets import LOG_DELAY_MAX_S
+from support import LOG_NEVER
 
 pytestmark = pytest.mark.docker
-
-NEVER = {
-    "WARNING: This is a development server": "the image must run gunicorn, never `python app.py`",
-    "Debugger is active": "the Werkzeug debugger must never run in the image",
-    "Reloader is on": "gunicorn --reload belongs in compose.dev.yaml, never in the image",
-    "Control server error": "gunicorn's control socket can't be created here: keep control_socket_disable = True",
-    "Traceback": "something crashed",
-}
 
 
 def test_log_shows_the_gunicorn_start_line(container):
@@ -55,7 +48,7 @@ def test_print_is_unbuffered_without_an_access_log(app_container):
         )
 
 
-@pytest.mark.parametrize("line", NEVER)
+@pytest.mark.parametrize("line", LOG_NEVER)
 def test_log_never_shows(container, line):
     requests.get(container.url("/hello"), timeout=5).raise_for_status()
-    assert line not in container.log_text(), f"the log shows {line!r}: {NEVER[line]}"
+    assert line not in container.log_text(), f"the log shows {line!r}: {LOG_NEVER[line]}"
