@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import time
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import docker
 from docker.utils.build import tar
 from testcontainers.compose import DockerCompose
 from testcontainers.core.container import DockerContainer
-from testcontainers.core.wait_strategies import LogMessageWaitStrategy
+from testcontainers.core.wait_strategies import ExecWaitStrategy, LogMessageWaitStrategy
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BASE_IMAGE = re.search(r"^ARG BASE_IMAGE=(\S+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)[1]
@@ -95,6 +96,22 @@ def processes(container) -> list[dict]:
 def workers(container) -> list[dict]:
     """Return the gunicorn workers: the children of PID 1."""
     return [p for p in processes(container) if p["ppid"] == 1]
+
+
+# True once a worker has accept()ed a connection from outside the container: such a socket has an inode in
+# /proc/net/tcp, while one still waiting in the listen backlog has inode 0. Health checks come from 127.0.0.1.
+ACCEPTED = (
+    "import sys\n"
+    "rows = [line.split() for line in open('/proc/net/tcp').readlines()[1:]]\n"
+    f"sys.exit(not any(r[1].endswith(':{APP_PORT:04X}') and r[3] == '01' and r[9] != '0'"
+    " and not r[2].startswith('0100007F') for r in rows))\n"
+)
+
+
+def wait_until_accepted(container, timeout: float = 5) -> None:
+    """Wait until a gunicorn worker has taken a client's connection (container: a docker SDK container)."""
+    strategy = ExecWaitStrategy(["python", "-c", ACCEPTED]).with_startup_timeout(timeout).with_poll_interval(0.1)
+    strategy.wait_until_ready(types.SimpleNamespace(exec=container.exec_run))
 
 
 def copy_context(dest: Path) -> Path:

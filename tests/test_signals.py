@@ -8,20 +8,11 @@ import time
 import pytest
 import requests
 from budgets import STOP_RATIO_MAX, STOP_TIMEOUT_S
-from support import APP_PORT
-from testcontainers.core.wait_strategies import ExecWaitStrategy
+from support import APP_PORT, wait_until_accepted
 
 pytestmark = pytest.mark.docker
 
 SHUTDOWN_LINES = ("Shutting down: Master",)
-# True once a worker has accept()ed a connection from outside the container: such a socket has an inode in
-# /proc/net/tcp, while one still waiting in the listen backlog has inode 0.
-ACCEPTED = (
-    "import sys\n"
-    "rows = [line.split() for line in open('/proc/net/tcp').readlines()[1:]]\n"
-    f"sys.exit(not any(r[1].endswith(':{APP_PORT:04X}') and r[3] == '01' and r[9] != '0'"
-    " and not r[2].startswith('0100007F') for r in rows))\n"
-)
 
 
 def wait_for_exit(wrapped) -> int:
@@ -73,9 +64,7 @@ def test_request_in_flight_survives_docker_stop(app_container, report):
         port = int(fresh.get_exposed_port(APP_PORT))
         with socket.create_connection(("127.0.0.1", port), timeout=STOP_TIMEOUT_S) as client:
             client.sendall(b"GET /hello HTTP/1.1\r\nHost: localhost\r\n")
-            ExecWaitStrategy(["python", "-c", ACCEPTED]).with_startup_timeout(5).with_poll_interval(
-                0.1
-            ).wait_until_ready(fresh)
+            wait_until_accepted(wrapped)
             stopper = threading.Thread(target=wrapped.stop, kwargs={"timeout": STOP_TIMEOUT_S})
             stopper.start()
             assert fresh.log_has("Handling signal: term"), "gunicorn never saw the SIGTERM: it must be PID 1"
