@@ -10,10 +10,10 @@ export BASE_IMAGE
 pin = docker run --rm -v "$(CURDIR):/src:ro" -w /src -e CUSTOM_COMPILE_COMMAND="make lock" $(BASE_IMAGE) \
 	sh -c 'pip install -q --root-user-action=ignore pip-tools && pip-compile -q --strip-extras -o - $(1)'
 
-.PHONY: help venv test test-fast lint up dev down lock clean
+.PHONY: help venv test test-fast bench bench-quick lint up dev down lock clean
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test: venv ## Build the image and run every test (needs a Docker engine)
 test-fast: venv ## Run only the tests that need no Docker engine
 	$(VENV)/bin/pytest -m "not docker"
 
+bench: venv ## Measure layercake against the guide's first attempt; writes bench/results/ (about 6 min)
+	$(VENV)/bin/python bench/run.py --out bench/results
+
+bench-quick: venv ## The same, one run of each and 2 s of load per cell (as CI runs it); writes build/bench/
+	$(VENV)/bin/python bench/run.py --quick --out build/bench
+
 lint: venv ## Lint the Dockerfile with hadolint
 	$(VENV)/bin/hadolint Dockerfile
 
@@ -35,7 +41,7 @@ up: ## Build and start the app at http://127.0.0.1:5000
 	docker compose up --build
 
 dev: ## Run with auto-reload, syncing edits to app.py and static/ into the container
-	docker compose -f docker-compose.yml -f compose.dev.yaml watch
+	docker compose -f docker-compose.yml -f docker-compose.override.yml -f compose.dev.yaml watch
 
 down: ## Stop the app and remove its containers and network
 	docker compose down

@@ -7,6 +7,11 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 # Set explicitly: cpu_count() sees the host's cores, not the container's CPU limit.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
+# Threads, as nothing buffers slow clients in front of gunicorn here: a slow or keep-alive client holds one thread,
+# not a whole worker. Throughput is about that of sync workers (see "Benchmark" in the README).
+worker_class = "gthread"
+threads = 4
+
 # "-" is stdout, so `docker logs` shows one line per request.
 accesslog = "-"
 

@@ -25,6 +25,9 @@ LOG_DELAY_MAX_S = 1
 # The load test from issue 4: enough connections to queue on every worker, short enough for CI.
 LOAD_CONNECTIONS = 32
 LOAD_DURATION_S = 30
+# The first requests grow each worker thread's memory once (about +7 MB over the first 30 s here, then +0.1 MB over
+# the next 30 s); measuring after a warm-up tells that apart from a leak, which keeps growing.
+LOAD_WARMUP_S = 5
 # Memory after the load may differ from before by this fraction; a leak per request would show as more.
 MEMORY_GROWTH_MAX = 0.10
 # gunicorn's master replaces a killed worker; a client should see answers again within this.
@@ -35,3 +38,13 @@ RESTART_HEALTHY_MAX_S = 15
 SLOW_CLIENT_ANSWER_MAX_S = 2
 # compose watch notices the edit, copies it in, and gunicorn --reload restarts the workers: a few seconds at most.
 SYNC_MAX_S = 20
+
+# Swarm: the client asks for /hello over and over during the rollout and the rollback, then stops; this bounds it
+# if the test dies first. The rollout of 3 replicas takes about 10 s here (one at a time, plus the 5 s monitor).
+SWARM_CLIENT_MAX_S = 240
+# Replicas that passed their health check answer the client at once; no answer by then means it can't reach them.
+SWARM_FIRST_ANSWER_MAX_S = 30
+# A `docker stack deploy` or rollback that hasn't converged by now is stuck (a replica never turned healthy).
+SWARM_CONVERGE_MAX_S = 120
+# The point of start-first with a healthcheck: no request fails while replicas are replaced.
+ROLLOUT_FAILED_MAX = 0

@@ -7,6 +7,8 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 import types
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BASE_IMAGE = re.search(r"^ARG BASE_IMAGE=(\S+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)[1]
 BASE_IMAGE = os.environ.get("BASE_IMAGE") or DEFAULT_BASE_IMAGE
 APP_PORT = 5000
+# check-jsonschema validates offline against a schema file or its vendored SchemaStore schemas.
+CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 
 # What a temp copy of the project leaves behind: the host's own clutter, not part of the template.
 NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache")
@@ -164,15 +168,15 @@ class Build:
         return self.image.attrs["RootFS"]["Layers"]
 
 
-def build(client: docker.DockerClient, path: Path, tag: str, nocache: bool = False) -> Build:
-    """Build path with BASE_IMAGE, the way DockerImage does, and time it."""
+def build(client: docker.DockerClient, path: Path, tag: str, nocache: bool = False, base: str = BASE_IMAGE) -> Build:
+    """Build path with BASE_IMAGE (or another base), the way DockerImage does, and time it."""
     context = context_tar(path)
     start = time.perf_counter()
     chunks = client.api.build(
         fileobj=io.BytesIO(context),
         custom_context=True,
         tag=tag,
-        buildargs={"BASE_IMAGE": BASE_IMAGE},
+        buildargs={"BASE_IMAGE": base},
         nocache=nocache,
         rm=True,
         decode=True,
@@ -212,6 +216,48 @@ def raw_http(port: int, data: bytes, timeout: float = 5) -> Response | None:
     return Response(int(head.split()[1]), head.decode("latin-1"), body)
 
 
+# wrk script: requests the paths in WRK_PATHS in turn, and prints wrk's summary as one JSON line at the end.
+WRK_SCRIPT = """
+local paths, n = {}, 0
+for path in string.gmatch(os.getenv("WRK_PATHS"), "%S+") do paths[#paths + 1] = path end
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[n % #paths + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "seconds": %.3f, "connect": %d, "read": %d, "write": %d, "timeout": %d, "non_2xx": %d, '
+    .. '"p50_ms": %.2f, "p99_ms": %.2f}\\n',
+    summary.requests, summary.duration / 1e6, e.connect, e.read, e.write, e.timeout, e.status,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def run_wrk(port: int, paths: list[str], connections: int, seconds: float) -> dict:
+    """Load 127.0.0.1:port with wrk for a fixed time; return its summary with errors and requests/s added."""
+    wrk = shutil.which("wrk")
+    if not wrk:
+        raise AssertionError("wrk is not installed: `apt-get install wrk` (Debian/Ubuntu) or `brew install wrk`")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(WRK_SCRIPT)
+        script.flush()
+        command = [wrk, f"-t{min(connections, 2)}", f"-c{connections}", f"-d{seconds}s", "--timeout=5s"]
+        run = subprocess.run(
+            [*command, "-s", script.name, f"http://127.0.0.1:{port}"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+            env=os.environ | {"WRK_PATHS": " ".join(paths)},
+        )
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    result["errors"] = sum(result[kind] for kind in ("connect", "read", "write", "timeout"))
+    result["requests_per_s"] = round(result["requests"] / result["seconds"], 1)
+    return result
+
+
 def free_port() -> int:
     """Return a TCP port that is free on 127.0.0.1 right now."""
     with socket.socket() as sock:
@@ -228,7 +274,12 @@ class ComposeProject(DockerCompose):
         self.port = port
 
     def environ(self) -> dict[str, str]:
-        return os.environ | {"COMPOSE_PROJECT_NAME": self.name, "PORT": str(self.port), "BASE_IMAGE": BASE_IMAGE}
+        return os.environ | {
+            "COMPOSE_PROJECT_NAME": self.name,
+            "PORT": str(self.port),
+            "BASE_IMAGE": BASE_IMAGE,
+            "IMAGE": f"{self.name}:test",
+        }
 
     def _run_command(self, cmd, context=None):
         result = subprocess.run(cmd, check=False, cwd=context or self.context, env=self.environ(), capture_output=True)
@@ -241,8 +292,8 @@ class ComposeProject(DockerCompose):
         return json.loads(self._run_command([*self.compose_command_property, "config", "--format", "json"]).stdout)
 
     def stop(self, down: bool = True) -> None:
-        """Remove the containers, network, volumes and the image that compose built."""
-        self._run_command([*self.compose_command_property, "down", "--volumes", "--rmi", "local"])
+        """Remove the containers, network, volumes and the image that compose built (tagged with the project's name)."""
+        self._run_command([*self.compose_command_property, "down", "--volumes", "--rmi", "all"])
 
     def web(self, client: docker.DockerClient):
         """Return the web service's container as a docker SDK container."""

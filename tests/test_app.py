@@ -64,6 +64,7 @@ def test_gunicorn_conf_defaults_suit_a_container(monkeypatch):
     conf = load_gunicorn_conf(monkeypatch)
     assert conf["bind"] == "0.0.0.0:5000"
     assert conf["workers"] == 2
+    assert conf["worker_class"] == "gthread" and conf["threads"] > 1, "keep threaded workers (see the benchmark)"
     assert conf["accesslog"] == "-"
     assert conf["worker_tmp_dir"] == "/dev/shm"
     assert conf["control_socket_disable"] is True

@@ -17,7 +17,8 @@ def test_stack_serves_the_page_and_hello(stack):
 def test_stack_publishes_on_loopback_only(stack):
     published = stack._run_command([*stack.compose_command_property, "port", "web", "5000"]).stdout.decode().split()
     assert published == [f"127.0.0.1:{stack.port}"], (
-        f'compose publishes the app on {published}: write ports as "127.0.0.1:${{PORT:-5000}}:5000"'
+        f'compose publishes the app on {published}: keep ports "127.0.0.1:${{PORT:-5000}}:5000" in '
+        "docker-compose.override.yml"
     )
 
 

@@ -11,7 +11,7 @@ from testcontainers.core.wait_strategies import HttpWaitStrategy
 
 pytestmark = pytest.mark.docker
 
-DEV_FILES = ["docker-compose.yml", "compose.dev.yaml"]
+DEV_FILES = ["docker-compose.yml", "docker-compose.override.yml", "compose.dev.yaml"]
 NEVER_IN_PRODUCTION = ("--reload", "--debug", "FLASK_DEBUG", "debug=True")
 
 

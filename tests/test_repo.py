@@ -3,14 +3,11 @@
 import ast
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
-from support import ROOT
+from support import CHECK_JSONSCHEMA, ROOT
 
-CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 README = (ROOT / "README.md").read_text()
 README_RU = (ROOT / "README.ru.md").read_text()
@@ -32,6 +29,7 @@ def readme_test_command() -> str:
         ("vendor.github-workflows", ".github/workflows/ci.yml"),
         ("vendor.dependabot", ".github/dependabot.yml"),
         ("vendor.compose-spec", "docker-compose.yml"),
+        ("vendor.compose-spec", "docker-compose.override.yml"),
         ("vendor.compose-spec", "compose.dev.yaml"),
     ],
 )
@@ -75,8 +73,8 @@ def test_pre_commit_runs_ruff_and_hadolint():
 
 def settings_read() -> set[str]:
     """Return every variable that compose, gunicorn.conf.py and the Dockerfile read."""
-    compose = (ROOT / "docker-compose.yml").read_text()
-    web = yaml.safe_load(compose)["services"]["web"]
+    compose = (ROOT / "docker-compose.yml").read_text() + (ROOT / "docker-compose.override.yml").read_text()
+    web = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]
     names = set(re.findall(r"\$\{(\w+)", compose)) | set(web["environment"]) | set(web["build"]["args"])
     for call in ast.walk(ast.parse((ROOT / "gunicorn.conf.py").read_text())):
         if isinstance(call, ast.Call) and ast.unparse(call.func) == "os.environ.get":

@@ -1,0 +1,322 @@
+"""Benchmark layercake against the guide's first attempt, built from the same base image; write results."""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import docker
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from report import draw, markdown
+from support import APP_PORT, BASE_IMAGE, DEFAULT_BASE_IMAGE, build, copy_context, free_port, run_wrk
+
+SCHEMA_VERSION = 1
+# The other layercake bases, measured when the image is already on this machine (a benchmark never pulls).
+OTHER_BASES = {"alpine": DEFAULT_BASE_IMAGE, "slim": "python:3.13-slim-bookworm"}
+CONCURRENCY = (1, 8, 32)
+PATHS = ("/hello", "/")
+STOP_TIMEOUT_S = 10  # Docker's default: what `docker stop` waits before SIGKILL.
+START_TIMEOUT_S = 60
+# The guide's first attempt: source before dependencies, no .dockerignore, the dev server, root.
+NAIVE_DOCKERFILE = """FROM {base}
+WORKDIR /app
+COPY . .
+RUN pip install -r requirements.txt
+EXPOSE 5000
+CMD ["python", "app.py"]
+"""
+# ...and its app.py ends the way the guide's does, so that the dev server is reachable from outside.
+NAIVE_MAIN = '\n\nif __name__ == "__main__":\n    app.run(host="0.0.0.0", port=5000)\n'
+# Each goal: (result key, what is compared, layercake's figure / the baseline's, the bound, "max" or "min").
+GOALS = {
+    "rebuild": ("rebuild after a one-line app.py change", "rebuild_s", "naive", 0.2, "max"),
+    "context": ("build context sent", "context_bytes", "naive", 0.01, "max"),
+    "overhead": ("image overhead above the base", "overhead_bytes", "naive", 0.5, "max"),
+    "stop": ("docker stop time", "stop_s", "naive", 0.1, "max"),
+    "throughput": ("/hello requests/s at 8 connections", "hello_c8_rps", "dev server", 3, "min"),
+}
+
+
+class Bench:
+    def __init__(self, client: docker.DockerClient, runs: int, load_s: float, work: Path):
+        self.client, self.runs, self.load_s, self.work = client, runs, load_s, work
+        self.run_id = uuid.uuid4().hex[:8]
+        self.label = {"layercake.bench": self.run_id}
+        self.image_ids: set[str] = set()
+
+    def log(self, message: str) -> None:
+        print(f"bench: {message}", file=sys.stderr, flush=True)
+
+    def working_folder(self, name: str) -> Path:
+        """Copy the project into a folder that also has what a real one has: a .git with history, and a venv."""
+        folder = copy_context(self.work / name)
+        git = ["git", "-C", str(folder), "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+        subprocess.run([*git, "init", "-q"], check=True)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "app"], check=True)
+        # A dataset committed once and deleted later: gone from the folder, but 24 MB of history in .git.
+        (folder / "sample.bin").write_bytes(os.urandom(24_000_000))
+        subprocess.run([*git, "add", "sample.bin"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "add sample data"], check=True)
+        subprocess.run([*git, "rm", "-q", "sample.bin"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "drop sample data"], check=True)
+        subprocess.run([sys.executable, "-m", "venv", str(folder / "venv")], check=True)
+        return folder
+
+    def naive_folder(self, source: Path) -> Path:
+        folder = self.work / "naive"
+        shutil.copytree(source, folder, symlinks=True)
+        (folder / ".dockerignore").unlink()
+        (folder / "Dockerfile").write_text(NAIVE_DOCKERFILE.format(base=BASE_IMAGE))
+        app = folder / "app.py"
+        text = app.read_text()
+        app.write_text(text.split('\nif __name__ == "__main__":')[0].rstrip() + NAIVE_MAIN)
+        return folder
+
+    def tag(self, variant: str) -> str:
+        return f"layercake-bench-{self.run_id}:{variant}"
+
+    def build(self, folder: Path, variant: str, nocache: bool):
+        built = build(self.client, folder, self.tag(variant), nocache=nocache)
+        self.image_ids.add(built.image.id)
+        return built
+
+    def builds(self, folder: Path, variant: str) -> dict:
+        """Time cold builds, then rebuilds after a one-line app.py change; size the image."""
+        cold = [self.build(folder, variant, nocache=True) for _ in range(self.runs)]
+        rebuild = []
+        for run in range(self.runs):
+            with (folder / "app.py").open("a") as app:
+                app.write(f"# edit {run}\n")
+            rebuild.append(self.build(folder, variant, nocache=False).seconds)
+        image = self.client.images.get(self.tag(variant))
+        base = self.client.images.get(BASE_IMAGE)
+        return {
+            "cold_build_s": summary([built.seconds for built in cold]),
+            "rebuild_s": summary(rebuild),
+            "context_bytes": cold[0].context_bytes,
+            "image_bytes": image.attrs["Size"],
+            "overhead_bytes": image.attrs["Size"] - base.attrs["Size"],
+            "user": image.attrs["Config"]["User"] or "root",
+            "command": image.attrs["Config"]["Cmd"],
+        }
+
+    def start(self, variant: str, **env: str):
+        """Run the image at 127.0.0.1 only; return the container, its port and the seconds to the first 200."""
+        port = free_port()
+        started = time.perf_counter()
+        container = self.client.containers.run(
+            self.tag(variant),
+            detach=True,
+            environment=env,
+            labels=self.label,
+            ports={f"{APP_PORT}/tcp": ("127.0.0.1", port)},
+        )
+        while time.perf_counter() - started < START_TIMEOUT_S:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/hello", timeout=1).status_code == 200:
+                    return container, port, time.perf_counter() - started
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.02)  # The measurement's resolution; this is a benchmark, not a test.
+        raise RuntimeError(f"{variant} did not answer /hello within {START_TIMEOUT_S} s:\n{container.logs().decode()}")
+
+    def lifecycle(self, variant: str) -> dict:
+        """Time docker run to the first 200, then docker stop, over fresh containers."""
+        starts, stops, exit_codes = [], [], []
+        for _ in range(self.runs):
+            container, _, seconds = self.start(variant)
+            starts.append(seconds)
+            stopping = time.perf_counter()
+            container.stop(timeout=STOP_TIMEOUT_S)
+            stops.append(time.perf_counter() - stopping)
+            container.reload()
+            exit_codes.append(container.attrs["State"]["ExitCode"])
+            container.remove()
+        return {"start_s": summary(starts), "stop_s": summary(stops), "stop_exit_codes": exit_codes}
+
+    def load(self, server: str, variant: str, **env: str) -> list[dict]:
+        """Drive one container with wrk at each concurrency on each path, for a fixed time each."""
+        container, port, _ = self.start(variant, **env)
+        cells = []
+        try:
+            run_wrk(port, ["/hello"], 8, 1)  # warm-up, not recorded
+            for path in PATHS:
+                for connections in CONCURRENCY:
+                    self.log(f"load: {server} {path} c={connections} for {self.load_s} s")
+                    result = run_wrk(port, [path], connections, self.load_s)
+                    cells.append(
+                        {
+                            "server": server,
+                            "path": path,
+                            "connections": connections,
+                            "seconds": result["seconds"],
+                            "requests": result["requests"],
+                            "requests_per_s": result["requests_per_s"],
+                            "p50_ms": result["p50_ms"],
+                            "p99_ms": result["p99_ms"],
+                            "errors": result["errors"],
+                            "non_2xx": result["non_2xx"],
+                        }
+                    )
+        finally:
+            container.remove(force=True)
+        return cells
+
+    def cleanup(self) -> None:
+        for container in self.client.containers.list(all=True, filters={"label": f"layercake.bench={self.run_id}"}):
+            container.remove(force=True)
+        for image_id in self.image_ids:
+            try:
+                self.client.images.remove(image_id, force=True)
+            except docker.errors.ImageNotFound:
+                pass
+
+
+def summary(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 4), "runs": [round(value, 4) for value in values]}
+
+
+def figure(results: dict, variant: str, key: str) -> float:
+    if key == "hello_c8_rps":
+        server = {"naive": "dev server"}.get(variant, variant)
+        (cell,) = [
+            c for c in results["load"] if c["server"] == server and c["path"] == "/hello" and c["connections"] == 8
+        ]
+        return cell["requests_per_s"]
+    value = results["variants"][variant][key]
+    return value["median"] if isinstance(value, dict) else value
+
+
+def goals(results: dict) -> list[dict]:
+    """Compare layercake with its baseline on each goal, from the figures of this run."""
+    checked = []
+    for name, (what, key, baseline, bound, kind) in GOALS.items():
+        ours = figure(results, "layercake", key)
+        theirs = figure(results, "naive", key)
+        ratio = ours / theirs
+        checked.append(
+            {
+                "name": name,
+                "what": what,
+                "baseline": baseline,
+                "layercake": ours,
+                "other": theirs,
+                "ratio": round(ratio, 4),
+                "bound": bound,
+                "kind": kind,
+                "met": ratio <= bound if kind == "max" else ratio >= bound,
+            }
+        )
+    return checked
+
+
+def machine(client: docker.DockerClient) -> dict:
+    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    base = client.images.get(BASE_IMAGE)
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(int(meminfo["MemTotal"].split()[0]) / 2**20, 1),
+        "os": platform.platform(),
+        "docker": client.version()["Version"],
+        "base_image": BASE_IMAGE,
+        "base_image_description": (base.attrs["Config"].get("Labels") or {}).get(
+            "org.opencontainers.image.description", ""
+        ),
+        "base_bytes": base.attrs["Size"],
+    }
+
+
+def run(client: docker.DockerClient, quick: bool) -> dict:
+    runs, load_s = (1, 2) if quick else (5, 10)
+    with tempfile.TemporaryDirectory(prefix="layercake-bench-") as work:
+        bench = Bench(client, runs, load_s, Path(work))
+        try:
+            bench.log(f"base image {BASE_IMAGE}; {runs} run(s) each; {load_s} s per load cell")
+            ours = bench.working_folder("layercake")
+            naive = bench.naive_folder(ours)
+            variants = {}
+            for variant, folder in (("naive", naive), ("layercake", ours)):
+                bench.log(f"building {variant}")
+                variants[variant] = bench.builds(folder, variant)
+                bench.log(f"starting and stopping {variant}")
+                variants[variant].update(bench.lifecycle(variant))
+            other_bases = {}
+            for name, base in OTHER_BASES.items():
+                if base == BASE_IMAGE:
+                    continue
+                try:
+                    client.images.get(base)
+                except docker.errors.ImageNotFound:
+                    other_bases[name] = {"base_image": base, "available": False}
+                    continue
+                other_bases[name] = measure_other_base(bench, ours, name, base)
+            load = bench.load("layercake", "layercake")
+            load += bench.load("layercake sync", "layercake", GUNICORN_CMD_ARGS="--worker-class=sync")
+            load += bench.load("dev server", "naive")
+        finally:
+            bench.cleanup()
+    results = {
+        "schema_version": SCHEMA_VERSION,
+        "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "mode": "quick" if quick else "full",
+        "runs": runs,
+        "load_seconds": load_s,
+        "machine": machine(client),
+        "variants": variants,
+        "other_bases": other_bases,
+        "load": load,
+    }
+    results["goals"] = goals(results)
+    return results
+
+
+def measure_other_base(bench: Bench, source: Path, name: str, base: str) -> dict:
+    """Build layercake on another base image that is already here, and size and start it."""
+    folder = bench.work / f"layercake-{name}"
+    shutil.copytree(source, folder, symlinks=True)
+    built = build(bench.client, folder, bench.tag(name), nocache=True, base=base)
+    bench.image_ids.add(built.image.id)
+    container, _, seconds = bench.start(name)
+    container.remove(force=True)
+    return {
+        "base_image": base,
+        "available": True,
+        "cold_build_s": round(built.seconds, 4),
+        "image_bytes": built.image.attrs["Size"],
+        "overhead_bytes": built.image.attrs["Size"] - bench.client.images.get(base).attrs["Size"],
+        "start_s": round(seconds, 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="one run of each and 2 s load cells, for CI")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="folder for latest.{json,md,png}")
+    args = parser.parse_args()
+    client = docker.from_env()
+    results = run(client, args.quick)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown(results)
+    (args.out / "latest.md").write_text(table)
+    draw(results, args.out / "latest.png")
+    print(table)
+    print(f"written to {args.out}/latest.json, latest.md and latest.png", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

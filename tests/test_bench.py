@@ -1,0 +1,97 @@
+"""The benchmark's output: it matches bench/schema.json, its goals follow from its own figures, and the README shows it."""
+
+import json
+import os
+import statistics
+import subprocess
+
+import pytest
+from PIL import Image
+from support import CHECK_JSONSCHEMA, ROOT
+
+COMMITTED = ROOT / "bench" / "results"
+QUICK = ROOT / "build" / "bench"  # written by `make bench-quick`, which CI runs before `make test`
+# The committed results are always checked; a quick run's output whenever there is one, and always in CI.
+FOLDERS = [COMMITTED] + ([QUICK] if (QUICK / "latest.json").exists() or os.environ.get("CI") else [])
+SERVERS, PATHS, CONCURRENCY = {"layercake", "layercake sync", "dev server"}, {"/hello", "/"}, {1, 8, 32}
+
+
+@pytest.fixture(params=FOLDERS, ids=[str(folder.relative_to(ROOT)) for folder in FOLDERS])
+def folder(request):
+    if not (request.param / "latest.json").exists():
+        pytest.fail(
+            f"{request.param.relative_to(ROOT)}/latest.json is missing: run `make bench-quick` before the tests"
+        )
+    return request.param
+
+
+@pytest.fixture
+def results(folder) -> dict:
+    return json.loads((folder / "latest.json").read_text())
+
+
+def test_results_match_the_schema(folder):
+    result = subprocess.run(
+        [CHECK_JSONSCHEMA, "--schemafile", ROOT / "bench" / "schema.json", folder / "latest.json"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"bench output no longer matches bench/schema.json:\n{result.stdout}"
+
+
+def test_medians_come_from_the_runs(results):
+    for name, variant in results["variants"].items():
+        for key in ("cold_build_s", "rebuild_s", "start_s", "stop_s"):
+            timing = variant[key]
+            assert len(timing["runs"]) == results["runs"], f"{name} {key}: {len(timing['runs'])} runs recorded"
+            assert timing["median"] == pytest.approx(statistics.median(timing["runs"]), abs=1e-3), f"{name} {key}"
+
+
+def test_load_covers_every_server_path_and_concurrency(results):
+    cells = {(c["server"], c["path"], c["connections"]) for c in results["load"]}
+    assert cells == {(s, p, c) for s in SERVERS for p in PATHS for c in CONCURRENCY}
+    for cell in results["load"]:
+        assert cell["seconds"] >= results["load_seconds"] * 0.9, f"a load cell ran {cell['seconds']} s"
+        assert cell["requests_per_s"] == pytest.approx(cell["requests"] / cell["seconds"], rel=0.01)
+
+
+def test_goals_follow_from_the_figures(results):
+    variants = results["variants"]
+    hello_c8 = {
+        c["server"]: c["requests_per_s"] for c in results["load"] if (c["path"], c["connections"]) == ("/hello", 8)
+    }
+    figures = {
+        "rebuild": (variants["layercake"]["rebuild_s"]["median"], variants["naive"]["rebuild_s"]["median"]),
+        "context": (variants["layercake"]["context_bytes"], variants["naive"]["context_bytes"]),
+        "overhead": (variants["layercake"]["overhead_bytes"], variants["naive"]["overhead_bytes"]),
+        "stop": (variants["layercake"]["stop_s"]["median"], variants["naive"]["stop_s"]["median"]),
+        "throughput": (hello_c8["layercake"], hello_c8["dev server"]),
+    }
+    assert {goal["name"] for goal in results["goals"]} == set(figures)
+    for goal in results["goals"]:
+        ours, theirs = figures[goal["name"]]
+        assert (goal["layercake"], goal["other"]) == (ours, theirs), f"goal {goal['name']} quotes other figures"
+        assert goal["ratio"] == pytest.approx(ours / theirs, abs=1e-4), f"goal {goal['name']}: wrong ratio"
+        met = ours / theirs <= goal["bound"] if goal["kind"] == "max" else ours / theirs >= goal["bound"]
+        assert goal["met"] is met, f"goal {goal['name']} says met={goal['met']} but the ratio is {ours / theirs:.3g}"
+
+
+def test_table_and_chart_are_written(folder, results):
+    table = (folder / "latest.md").read_text()
+    assert results["machine"]["base_image"] in table and f"{results['machine']['cpus']} CPUs" in table
+    for goal in results["goals"]:
+        assert goal["what"] in table, f"latest.md lacks the goal {goal['what']!r}"
+    with Image.open(folder / "latest.png") as chart:
+        assert chart.format == "PNG" and chart.width >= 800 and chart.height >= 400
+
+
+def test_committed_results_are_a_full_run_shown_in_the_readme():
+    results = json.loads((COMMITTED / "latest.json").read_text())
+    assert results["mode"] == "full" and results["runs"] >= 3, "commit the output of `make bench`, not a quick run"
+    readme = (ROOT / "README.md").read_text()
+    table = (COMMITTED / "latest.md").read_text()
+    first_table = table.split("### Load")[0].splitlines()[2:]
+    missing = [line for line in first_table if line and line not in readme]
+    assert not missing, f"README.md does not show bench/results/latest.md as measured: {missing[:3]}"
+    assert "bench/results/latest.png" in readme, "README.md must show the chart"

@@ -1,0 +1,181 @@
+"""Scale out: the compose file deployed unchanged as a swarm stack, updated replica by replica and rolled back."""
+
+import json
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+from budgets import ROLLOUT_FAILED_MAX, SWARM_CLIENT_MAX_S, SWARM_CONVERGE_MAX_S, SWARM_FIRST_ANSWER_MAX_S
+from support import APP_PORT, BASE_IMAGE, ROOT, build, copy_context
+
+pytestmark = [pytest.mark.docker, pytest.mark.swarm]
+
+REPLICAS = 3
+V2_ANSWER = "nice to meet you, v2"
+CLIENT = (Path(__file__).parent / "swarm_client.py").read_text()
+
+
+def docker_cli(*args: str, **env: str) -> str:
+    """Run a docker CLI command in the project folder; fail with its output if it fails."""
+    result = subprocess.run(
+        ["docker", *args],
+        check=False,
+        cwd=ROOT,
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=SWARM_CONVERGE_MAX_S,
+    )
+    assert result.returncode == 0, f"`docker {' '.join(args)}` failed:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def swarm(docker_client):
+    """A single-node swarm listening on 127.0.0.1 only; left at the end unless it was here before."""
+    if docker_client.info()["Swarm"]["LocalNodeState"] == "active":
+        yield docker_client
+        return
+    had_gwbridge = bool(docker_client.networks.list(names=["docker_gwbridge"]))
+    docker_client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377", data_path_addr="127.0.0.1")
+    try:
+        yield docker_client
+    finally:
+        docker_client.swarm.leave(force=True)
+        if not had_gwbridge:
+            for network in docker_client.networks.list(names=["docker_gwbridge"]):
+                network.remove()
+
+
+def running_images(client, service: str) -> list[str]:
+    """Return the image of every task of service that swarm wants running."""
+    tasks = client.services.get(service).tasks(filters={"desired-state": "running"})
+    return sorted(task["Spec"]["ContainerSpec"]["Image"].split("@")[0] for task in tasks)
+
+
+@pytest.fixture(scope="module")
+def rollout(swarm, image, tmp_path_factory):
+    """Deploy v1, start a client on the stack's network, roll out v2, roll back; record what happened."""
+    name = f"layercake-swarm-{uuid.uuid4().hex[:8]}"
+    v1, v2 = f"{name}:v1", f"{name}:v2"
+    web, client = f"{name}_web", f"{name}_client"
+    copy = copy_context(tmp_path_factory.mktemp("swarm") / "v2")
+    app = copy / "app.py"
+    app.write_text(app.read_text().replace('return "nice to meet you"', f'return "{V2_ANSWER}"'))
+    swarm.images.get(str(image)).tag(v1)
+    build(swarm, copy, v2)
+    record = {"stack": name, "v1": v1, "v2": v2}
+    try:
+        docker_cli(
+            "stack", "deploy", "--detach=false", "-c", "docker-compose.yml", name, IMAGE=v1, REPLICAS=str(REPLICAS)
+        )
+        record["deployed"] = running_images(swarm, web)
+        record["containers"] = [
+            c.attrs for c in swarm.containers.list(filters={"label": f"com.docker.swarm.service.name={web}"})
+        ]
+        docker_cli(
+            "service",
+            "create",
+            "--detach=false",
+            "--quiet",
+            "--name",
+            client,
+            "--network",
+            f"{name}_default",
+            "--restart-condition",
+            "none",
+            "--update-monitor",
+            "1s",
+            "--container-label",
+            f"com.docker.stack.namespace={name}",
+            BASE_IMAGE,
+            "python",
+            "-c",
+            CLIENT,
+            f"http://web:{APP_PORT}/hello",
+            str(SWARM_CLIENT_MAX_S),
+            str(SWARM_FIRST_ANSWER_MAX_S),
+        )
+        (probe,) = swarm.containers.list(filters={"label": f"com.docker.swarm.service.name={client}"})
+        if not any(line.startswith(b"first answer") for line in probe.logs(stream=True, follow=True)):
+            pytest.fail(f"the client on the stack's network got no answer from web:{APP_PORT}: {probe.logs().decode()}")
+        start = time.perf_counter()
+        docker_cli(
+            "stack", "deploy", "--detach=false", "-c", "docker-compose.yml", name, IMAGE=v2, REPLICAS=str(REPLICAS)
+        )
+        record["rollout_s"] = time.perf_counter() - start
+        record["rollout_state"] = swarm.services.get(web).attrs["UpdateStatus"]["State"]
+        record["rolled_out"] = running_images(swarm, web)
+        start = time.perf_counter()
+        docker_cli("service", "rollback", "--detach=false", "--quiet", web)
+        record["rollback_s"] = time.perf_counter() - start
+        record["rollback_state"] = swarm.services.get(web).attrs["UpdateStatus"]["State"]
+        record["rolled_back"] = running_images(swarm, web)
+        probe.kill(signal="SIGTERM")
+        probe.wait(timeout=10)
+        record["client"] = json.loads(probe.logs().decode().splitlines()[-1])
+        yield record
+    finally:
+        subprocess.run(["docker", "service", "rm", client], check=False, capture_output=True)
+        subprocess.run(["docker", "stack", "rm", name], check=False, capture_output=True)
+        for container in swarm.containers.list(all=True, filters={"label": f"com.docker.stack.namespace={name}"}):
+            try:
+                container.remove(force=True)
+            except docker.errors.APIError:  # swarm removed it first
+                pass
+        for tag in (v1, v2):
+            swarm.images.remove(tag, force=True)
+
+
+def test_stack_deploys_the_compose_file_unchanged(rollout):
+    assert rollout["deployed"] == [rollout["v1"]] * REPLICAS, (
+        f"`docker stack deploy -c docker-compose.yml` runs {rollout['deployed']}: keep deploy.replicas from REPLICAS "
+        "and an image: tag from IMAGE in docker-compose.yml"
+    )
+
+
+def test_stack_replicas_keep_the_hardening(rollout):
+    for attrs in rollout["containers"]:
+        host = attrs["HostConfig"]
+        mounts = {(m["Type"], m["Target"]) for m in host.get("Mounts") or []}
+        assert attrs["State"]["Health"]["Status"] == "healthy", "a replica is not healthy after the deploy"
+        assert host["ReadonlyRootfs"], "a swarm replica has a writable root filesystem: keep read_only: true"
+        assert host["CapDrop"] == ["ALL"], f"a swarm replica keeps capabilities ({host['CapDrop']}): keep cap_drop"
+        assert host["Memory"] > 0 and (host["PidsLimit"] or 0) > 0, "a swarm replica has no memory or pids limit"
+        assert ("tmpfs", "/tmp") in mounts, f"no tmpfs on /tmp in swarm ({mounts}): swarm ignores `tmpfs:`; use volumes"
+
+
+def test_rollout_puts_every_replica_on_v2(rollout):
+    assert rollout["rollout_state"] == "completed", f"the rollout ended {rollout['rollout_state']!r}"
+    assert rollout["rolled_out"] == [rollout["v2"]] * REPLICAS, f"after the rollout swarm runs {rollout['rolled_out']}"
+
+
+def test_rollback_brings_v1_back(rollout):
+    assert rollout["rollback_state"] == "rollback_completed", f"the rollback ended {rollout['rollback_state']!r}"
+    assert rollout["rolled_back"] == [rollout["v1"]] * REPLICAS, (
+        f"after the rollback swarm runs {rollout['rolled_back']}"
+    )
+
+
+def test_rollout_and_rollback_fail_no_request(rollout, report):
+    client = rollout["client"]
+    failed = sum(client["failures"].values())
+    sent = failed + sum(client["answers"].values())
+    report["swarm"] = {
+        "replicas": REPLICAS,
+        "requests_sent": sent,
+        "requests_failed": failed,
+        "rollout_s": round(rollout["rollout_s"], 1),
+        "rollback_s": round(rollout["rollback_s"], 1),
+    }
+    assert set(client["answers"]) == {"nice to meet you", V2_ANSWER}, (
+        f"the client saw {client['answers']}: it should have been answered by v1 and by v2"
+    )
+    assert failed <= ROLLOUT_FAILED_MAX, (
+        f"{failed} of {sent} requests failed during the rollout and rollback ({client['samples']}): keep "
+        "update_config.order: start-first and the healthcheck, so a new replica serves before an old one stops"
+    )
