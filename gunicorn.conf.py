@@ -8,7 +8,7 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
 # Threads, as nothing buffers slow clients in front of gunicorn here: a slow or keep-alive client holds one thread,
-# not a whole worker. Throughput is about that of sync workers (see "Benchmark" in the README).
+# not a whole worker. Throughput is a little above that of sync workers (see "Benchmark" in the README).
 worker_class = "gthread"
 threads = 4
 

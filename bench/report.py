@@ -59,7 +59,8 @@ def intro(results: dict) -> str:
     return (
         f"Measured {results['measured_at']} ({results['mode']} mode) on {machine['cpus']} CPUs and "
         f"{machine['memory_gb']} GB, Docker {machine['docker']}, base image {base}. Builds, starts and stops: "
-        f"median of {results['runs']} run(s). Load: wrk at 127.0.0.1, one {results['load_seconds']} s run per cell."
+        f"median of {results['runs']} run(s). Load: wrk at 127.0.0.1, median of {results['load_runs']} run(s) of "
+        f"{results['load_seconds']} s per cell."
     )
 
 

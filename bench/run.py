@@ -27,6 +27,13 @@ SCHEMA_VERSION = 1
 # The other layercake bases, measured when the image is already on this machine (a benchmark never pulls).
 OTHER_BASES = {"alpine": DEFAULT_BASE_IMAGE, "slim": "python:3.13-slim-bookworm"}
 CONCURRENCY = (1, 8, 32)
+# What is loaded: layercake as shipped, layercake with sync workers, and the naive image's dev server.
+SERVERS = {
+    "layercake": ("layercake", {}),
+    "layercake sync": ("layercake", {"GUNICORN_CMD_ARGS": "--worker-class=sync"}),
+    "dev server": ("naive", {}),
+}
+LOAD_FIGURES = ("seconds", "requests", "requests_per_s", "p50_ms", "p99_ms", "errors", "non_2xx")
 PATHS = ("/hello", "/")
 STOP_TIMEOUT_S = 10  # Docker's default: what `docker stop` waits before SIGKILL.
 START_TIMEOUT_S = 60
@@ -51,8 +58,9 @@ GOALS = {
 
 
 class Bench:
-    def __init__(self, client: docker.DockerClient, runs: int, load_s: float, work: Path):
-        self.client, self.runs, self.load_s, self.work = client, runs, load_s, work
+    def __init__(self, client: docker.DockerClient, runs: int, load_runs: int, load_s: float, work: Path):
+        self.client, self.runs, self.work = client, runs, work
+        self.load_runs, self.load_s = load_runs, load_s
         self.run_id = uuid.uuid4().hex[:8]
         self.label = {"layercake.bench": self.run_id}
         self.image_ids: set[str] = set()
@@ -148,32 +156,46 @@ class Bench:
             container.remove()
         return {"start_s": summary(starts), "stop_s": summary(stops), "stop_exit_codes": exit_codes}
 
-    def load(self, server: str, variant: str, **env: str) -> list[dict]:
-        """Drive one container with wrk at each concurrency on each path, for a fixed time each."""
+    def load_round(self, server: str, variant: str, **env: str) -> dict[tuple, dict]:
+        """Drive a fresh container with wrk at each concurrency on each path, for a fixed time each."""
         container, port, _ = self.start(variant, **env)
-        cells = []
+        cells = {}
         try:
             run_wrk(port, ["/hello"], 8, 1)  # warm-up, not recorded
             for path in PATHS:
                 for connections in CONCURRENCY:
                     self.log(f"load: {server} {path} c={connections} for {self.load_s} s")
                     result = run_wrk(port, [path], connections, self.load_s)
-                    cells.append(
-                        {
-                            "server": server,
-                            "path": path,
-                            "connections": connections,
-                            "seconds": result["seconds"],
-                            "requests": result["requests"],
-                            "requests_per_s": result["requests_per_s"],
-                            "p50_ms": result["p50_ms"],
-                            "p99_ms": result["p99_ms"],
-                            "errors": result["errors"],
-                            "non_2xx": result["non_2xx"],
-                        }
-                    )
+                    cells[server, path, connections] = {key: result[key] for key in LOAD_FIGURES}
         finally:
             container.remove(force=True)
+        return cells
+
+    def load(self) -> list[dict]:
+        """Load every server in turn, round after round, so a slow spell of the machine hits them all alike."""
+        rounds = []
+        for number in range(self.load_runs):
+            self.log(f"load round {number + 1} of {self.load_runs}")
+            cells = {}
+            for server, (variant, env) in SERVERS.items():
+                cells |= self.load_round(server, variant, **env)
+            rounds.append(cells)
+        cells = []
+        for server, path, connections in rounds[0]:
+            runs = [cells_of_round[server, path, connections] for cells_of_round in rounds]
+            cells.append(
+                {
+                    "server": server,
+                    "path": path,
+                    "connections": connections,
+                    "requests_per_s": statistics.median(run["requests_per_s"] for run in runs),
+                    "p50_ms": statistics.median(run["p50_ms"] for run in runs),
+                    "p99_ms": statistics.median(run["p99_ms"] for run in runs),
+                    "errors": sum(run["errors"] for run in runs),
+                    "non_2xx": sum(run["non_2xx"] for run in runs),
+                    "runs": runs,
+                }
+            )
         return cells
 
     def cleanup(self) -> None:
@@ -241,11 +263,11 @@ def machine(client: docker.DockerClient) -> dict:
 
 
 def run(client: docker.DockerClient, quick: bool) -> dict:
-    runs, load_s = (1, 2) if quick else (5, 10)
+    runs, load_runs, load_s = (1, 1, 2) if quick else (5, 3, 5)
     with tempfile.TemporaryDirectory(prefix="layercake-bench-") as work:
-        bench = Bench(client, runs, load_s, Path(work))
+        bench = Bench(client, runs, load_runs, load_s, Path(work))
         try:
-            bench.log(f"base image {BASE_IMAGE}; {runs} run(s) each; {load_s} s per load cell")
+            bench.log(f"base image {BASE_IMAGE}; {runs} run(s) each; {load_runs} load round(s) of {load_s} s per cell")
             ours = bench.working_folder("layercake")
             naive = bench.naive_folder(ours)
             variants = {}
@@ -264,9 +286,7 @@ def run(client: docker.DockerClient, quick: bool) -> dict:
                     other_bases[name] = {"base_image": base, "available": False}
                     continue
                 other_bases[name] = measure_other_base(bench, ours, name, base)
-            load = bench.load("layercake", "layercake")
-            load += bench.load("layercake sync", "layercake", GUNICORN_CMD_ARGS="--worker-class=sync")
-            load += bench.load("dev server", "naive")
+            load = bench.load()
         finally:
             bench.cleanup()
     results = {
@@ -274,6 +294,7 @@ def run(client: docker.DockerClient, quick: bool) -> dict:
         "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "mode": "quick" if quick else "full",
         "runs": runs,
+        "load_runs": load_runs,
         "load_seconds": load_s,
         "machine": machine(client),
         "variants": variants,

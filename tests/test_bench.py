@@ -52,8 +52,14 @@ def test_load_covers_every_server_path_and_concurrency(results):
     cells = {(c["server"], c["path"], c["connections"]) for c in results["load"]}
     assert cells == {(s, p, c) for s in SERVERS for p in PATHS for c in CONCURRENCY}
     for cell in results["load"]:
-        assert cell["seconds"] >= results["load_seconds"] * 0.9, f"a load cell ran {cell['seconds']} s"
-        assert cell["requests_per_s"] == pytest.approx(cell["requests"] / cell["seconds"], rel=0.01)
+        runs = cell["runs"]
+        assert len(runs) == results["load_runs"], f"{cell['server']} {cell['path']}: {len(runs)} load runs recorded"
+        for key in ("requests_per_s", "p50_ms", "p99_ms"):
+            assert cell[key] == pytest.approx(statistics.median(run[key] for run in runs)), f"{key} is not the median"
+        assert cell["errors"] == sum(run["errors"] for run in runs)
+        for run in runs:
+            assert run["seconds"] >= results["load_seconds"] * 0.9, f"a load run lasted {run['seconds']} s"
+            assert run["requests_per_s"] == pytest.approx(run["requests"] / run["seconds"], rel=0.01)
 
 
 def test_goals_follow_from_the_figures(results):
