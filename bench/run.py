@@ -27,6 +27,7 @@ SCHEMA_VERSION = 1
 # The other layercake bases, measured when the image is already on this machine (a benchmark never pulls).
 OTHER_BASES = {"alpine": DEFAULT_BASE_IMAGE, "slim": "python:3.13-slim-bookworm"}
 CONCURRENCY = (1, 8, 32)
+PATHS = ("/hello", "/")
 # What is loaded: layercake as shipped, layercake with sync workers, and the naive image's dev server.
 SERVERS = {
     "layercake": ("layercake", {}),
@@ -34,7 +35,6 @@ SERVERS = {
     "dev server": ("naive", {}),
 }
 LOAD_FIGURES = ("seconds", "requests", "requests_per_s", "p50_ms", "p99_ms", "errors", "non_2xx")
-PATHS = ("/hello", "/")
 STOP_TIMEOUT_S = 10  # Docker's default: what `docker stop` waits before SIGKILL.
 START_TIMEOUT_S = 60
 # The guide's first attempt: source before dependencies, no .dockerignore, the dev server, root.
@@ -47,7 +47,8 @@ CMD ["python", "app.py"]
 """
 # ...and its app.py ends the way the guide's does, so that the dev server is reachable from outside.
 NAIVE_MAIN = '\n\nif __name__ == "__main__":\n    app.run(host="0.0.0.0", port=5000)\n'
-# Each goal: (result key, what is compared, layercake's figure / the baseline's, the bound, "max" or "min").
+# The goals the template promises, each as (what, figure, baseline, bound, kind): layercake's figure divided by the
+# baseline's must be at most ("max") or at least ("min") the bound, in the same run.
 GOALS = {
     "rebuild": ("rebuild after a one-line app.py change", "rebuild_s", "naive", 0.2, "max"),
     "context": ("build context sent", "context_bytes", "naive", 0.01, "max"),
