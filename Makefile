@@ -28,7 +28,7 @@ test: venv ## Build the image and run every test (needs a Docker engine)
 test-fast: venv ## Run only the tests that need no Docker engine
 	$(VENV)/bin/pytest -m "not docker"
 
-bench: venv ## Measure layercake against the guide's first attempt; writes bench/results/ (about 6 min)
+bench: venv ## Measure layercake against the guide's first attempt; writes bench/results/ (about 7 min)
 	$(VENV)/bin/python bench/run.py --out bench/results
 
 bench-quick: venv ## The same, one run of each and 2 s of load per cell (as CI runs it); writes build/bench/

@@ -98,8 +98,8 @@ class Bench:
     def tag(self, variant: str) -> str:
         return f"layercake-bench-{self.run_id}:{variant}"
 
-    def build(self, folder: Path, variant: str, nocache: bool):
-        built = build(self.client, folder, self.tag(variant), nocache=nocache)
+    def build(self, folder: Path, variant: str, nocache: bool, base: str = BASE_IMAGE):
+        built = build(self.client, folder, self.tag(variant), nocache=nocache, base=base)
         self.image_ids.add(built.image.id)
         return built
 
@@ -156,6 +156,20 @@ class Bench:
             exit_codes.append(container.attrs["State"]["ExitCode"])
             container.remove()
         return {"start_s": summary(starts), "stop_s": summary(stops), "stop_exit_codes": exit_codes}
+
+    def other_base(self, folder: Path, name: str, base: str) -> dict:
+        """Build layercake on another base image that is already here, and size and start it."""
+        built = self.build(folder, name, nocache=True, base=base)
+        container, _, seconds = self.start(name)
+        container.remove(force=True)
+        return {
+            "base_image": base,
+            "available": True,
+            "cold_build_s": round(built.seconds, 4),
+            "image_bytes": built.image.attrs["Size"],
+            "overhead_bytes": built.image.attrs["Size"] - self.client.images.get(base).attrs["Size"],
+            "start_s": round(seconds, 4),
+        }
 
     def load_round(self, server: str, variant: str, **env: str) -> dict[tuple, dict]:
         """Drive a fresh container with wrk at each concurrency on each path, for a fixed time each."""
@@ -286,7 +300,7 @@ def run(client: docker.DockerClient, quick: bool) -> dict:
                 except docker.errors.ImageNotFound:
                     other_bases[name] = {"base_image": base, "available": False}
                     continue
-                other_bases[name] = measure_other_base(bench, ours, name, base)
+                other_bases[name] = bench.other_base(ours, name, base)
             load = bench.load()
         finally:
             bench.cleanup()
@@ -304,24 +318,6 @@ def run(client: docker.DockerClient, quick: bool) -> dict:
     }
     results["goals"] = goals(results)
     return results
-
-
-def measure_other_base(bench: Bench, source: Path, name: str, base: str) -> dict:
-    """Build layercake on another base image that is already here, and size and start it."""
-    folder = bench.work / f"layercake-{name}"
-    shutil.copytree(source, folder, symlinks=True)
-    built = build(bench.client, folder, bench.tag(name), nocache=True, base=base)
-    bench.image_ids.add(built.image.id)
-    container, _, seconds = bench.start(name)
-    container.remove(force=True)
-    return {
-        "base_image": base,
-        "available": True,
-        "cold_build_s": round(built.seconds, 4),
-        "image_bytes": built.image.attrs["Size"],
-        "overhead_bytes": built.image.attrs["Size"] - bench.client.images.get(base).attrs["Size"],
-        "start_s": round(seconds, 4),
-    }
 
 
 def main() -> None:

@@ -34,6 +34,13 @@ def docker_cli(*args: str, **env: str) -> str:
     return result.stdout
 
 
+def deploy(stack: str, image: str) -> None:
+    """Deploy (or update) the stack from the unchanged docker-compose.yml, and wait until it has converged."""
+    docker_cli(
+        "stack", "deploy", "--detach=false", "-c", "docker-compose.yml", stack, IMAGE=image, REPLICAS=str(REPLICAS)
+    )
+
+
 @pytest.fixture(scope="module")
 def swarm(docker_client):
     """A single-node swarm listening on 127.0.0.1 only; left at the end unless it was here before."""
@@ -70,9 +77,7 @@ def rollout(swarm, image, tmp_path_factory):
     build(swarm, copy, v2)
     record = {"stack": name, "v1": v1, "v2": v2}
     try:
-        docker_cli(
-            "stack", "deploy", "--detach=false", "-c", "docker-compose.yml", name, IMAGE=v1, REPLICAS=str(REPLICAS)
-        )
+        deploy(name, v1)
         record["deployed"] = running_images(swarm, web)
         record["containers"] = [
             c.attrs for c in swarm.containers.list(filters={"label": f"com.docker.swarm.service.name={web}"})
@@ -104,9 +109,7 @@ def rollout(swarm, image, tmp_path_factory):
         if not any(line.startswith(b"first answer") for line in probe.logs(stream=True, follow=True)):
             pytest.fail(f"the client on the stack's network got no answer from web:{APP_PORT}: {probe.logs().decode()}")
         start = time.perf_counter()
-        docker_cli(
-            "stack", "deploy", "--detach=false", "-c", "docker-compose.yml", name, IMAGE=v2, REPLICAS=str(REPLICAS)
-        )
+        deploy(name, v2)
         record["rollout_s"] = time.perf_counter() - start
         record["rollout_state"] = swarm.services.get(web).attrs["UpdateStatus"]["State"]
         record["rolled_out"] = running_images(swarm, web)
