@@ -6,6 +6,9 @@ FROM ${BASE_IMAGE}
 # Unbuffered output reaches `docker logs` at once, instead of being lost in a buffer on a crash.
 ENV PYTHONUNBUFFERED=1
 
+# The app's port, read by gunicorn.conf.py and the HEALTHCHECK; layercake.toml names the same port.
+ENV PORT=5000
+
 # The app gets a folder of its own, apart from the base image's files.
 WORKDIR /app
 
@@ -28,12 +31,12 @@ COPY . .
 # Run as a non-root numeric UID and GID, which needs no adduser and so works on Alpine and Debian alike.
 USER 10001:10001
 
-# Documents the port gunicorn.conf.py binds by default; publishing it is up to `docker run -p`.
-EXPOSE 5000
+# Documents the port gunicorn binds; publishing it is up to `docker run -p`.
+EXPOSE ${PORT}
 
 # Written in Python, because a Python image is sure to have python but not curl or wget.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --start-interval=1s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '5000'), timeout=2)"]
+    CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ['PORT'], timeout=2)"]
 
 # Exec form, so gunicorn's master is PID 1 and gets SIGTERM and Ctrl-C itself, with no shell between.
 CMD ["gunicorn", "app:app"]

@@ -29,10 +29,10 @@ test-fast: venv ## Run only the tests that need no Docker engine
 	$(VENV)/bin/pytest -m "not docker"
 
 bench: venv ## Measure layercake against the guide's first attempt; writes bench/results/ (about 7 min)
-	$(VENV)/bin/python bench/run.py --out bench/results
+	$(VENV)/bin/python -m bench.run --out bench/results
 
 bench-quick: venv ## The same, one run of each and 2 s of load per cell (as CI runs it); writes build/bench/
-	$(VENV)/bin/python bench/run.py --quick --out build/bench
+	$(VENV)/bin/python -m bench.run --quick --out build/bench
 
 lint: venv ## Lint the Dockerfile with hadolint
 	$(VENV)/bin/hadolint Dockerfile

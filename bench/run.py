@@ -17,17 +17,31 @@ from pathlib import Path
 import docker
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+from bench.report import draw, markdown
+from harness.build import build
+from harness.contract import Contract
+from harness.http import free_port
+from harness.load import run_wrk
+from harness.project import Project
 
-from report import draw, markdown
-from support import APP_PORT, BASE_IMAGE, DEFAULT_BASE_IMAGE, build, copy_context, free_port, run_wrk
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = Project(ROOT)
+CONTRACT = PROJECT.contract
+BASE_IMAGE = PROJECT.base_image
+APP_PORT = CONTRACT.port
 
 SCHEMA_VERSION = 1
 # The other layercake bases, measured when the image is already on this machine (a benchmark never pulls).
-OTHER_BASES = {"alpine": DEFAULT_BASE_IMAGE, "slim": "python:3.13-slim-bookworm"}
+OTHER_BASES = {"alpine": PROJECT.default_base_image, "slim": "python:3.13-slim-bookworm"}
 CONCURRENCY = (1, 8, 32)
-PATHS = ("/hello", "/")
+
+
+def load_paths(contract: Contract) -> tuple[str, ...]:
+    """What the load cells ask: the contract's first probe (an answer of the app), then its page if it has one."""
+    return tuple(dict.fromkeys([contract.probe.path, *([contract.page.path] if contract.page else [])]))
+
+
+PATHS = load_paths(CONTRACT)
 # What is loaded: layercake as shipped, layercake with sync workers, and the naive image's dev server.
 SERVERS = {
     "layercake": ("layercake", {}),
@@ -71,7 +85,7 @@ class Bench:
 
     def working_folder(self, name: str) -> Path:
         """Copy the project into a folder that also has what a real one has: a .git with history, and a venv."""
-        folder = copy_context(self.work / name)
+        folder = PROJECT.copy(self.work / name)
         git = ["git", "-C", str(folder), "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
         subprocess.run([*git, "init", "-q"], check=True)
         subprocess.run([*git, "add", "-A"], check=True)
@@ -99,7 +113,7 @@ class Bench:
         return f"layercake-bench-{self.run_id}:{variant}"
 
     def build(self, folder: Path, variant: str, nocache: bool, base: str = BASE_IMAGE):
-        built = build(self.client, folder, self.tag(variant), nocache=nocache, base=base)
+        built = build(self.client, folder, self.tag(variant), base, nocache=nocache)
         self.image_ids.add(built.image.id)
         return built
 
@@ -136,12 +150,14 @@ class Bench:
         )
         while time.perf_counter() - started < START_TIMEOUT_S:
             try:
-                if requests.get(f"http://127.0.0.1:{port}/hello", timeout=1).status_code == 200:
+                if requests.get(f"http://127.0.0.1:{port}{CONTRACT.probe.path}", timeout=1).status_code == 200:
                     return container, port, time.perf_counter() - started
             except requests.ConnectionError:
                 pass
             time.sleep(0.02)  # The measurement's resolution; this is a benchmark, not a test.
-        raise RuntimeError(f"{variant} did not answer /hello within {START_TIMEOUT_S} s:\n{container.logs().decode()}")
+        raise RuntimeError(
+            f"{variant} did not answer {CONTRACT.probe.path} within {START_TIMEOUT_S} s:\n{container.logs().decode()}"
+        )
 
     def lifecycle(self, variant: str) -> dict:
         """Time docker run to the first 200, then docker stop, over fresh containers."""
@@ -176,7 +192,7 @@ class Bench:
         container, port, _ = self.start(variant, **env)
         cells = {}
         try:
-            run_wrk(port, ["/hello"], 8, 1)  # warm-up, not recorded
+            run_wrk(port, [CONTRACT.probe.path], 8, 1)  # warm-up, not recorded
             for path in PATHS:
                 for connections in CONCURRENCY:
                     self.log(f"load: {server} {path} c={connections} for {self.load_s} s")
@@ -231,7 +247,9 @@ def figure(results: dict, variant: str, key: str) -> float:
     if key == "hello_c8_rps":
         server = {"naive": "dev server"}.get(variant, variant)
         (cell,) = [
-            c for c in results["load"] if c["server"] == server and c["path"] == "/hello" and c["connections"] == 8
+            c
+            for c in results["load"]
+            if c["server"] == server and c["path"] == CONTRACT.probe.path and c["connections"] == 8
         ]
         return cell["requests_per_s"]
     value = results["variants"][variant][key]

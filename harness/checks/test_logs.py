@@ -5,19 +5,29 @@ import uuid
 
 import pytest
 import requests
-from budgets import LOG_DELAY_MAX_S
-from support import LOG_NEVER
+
+from harness.budgets import LOG_DELAY_MAX_S
+from harness.containers import LOG_NEVER
 
 pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def logged(contract):
+    """The first probe that names a line the app prints for it."""
+    found = [probe for probe in contract.probes if probe.log]
+    if not found:
+        pytest.skip("no [[probes]] entry in layercake.toml names a `log` line the app prints")
+    return found[0]
 
 
 def test_log_shows_the_gunicorn_start_line(container):
     assert "Starting gunicorn" in container.log_text(), "gunicorn did not start: the CMD must run gunicorn"
 
 
-def test_access_log_has_one_line_per_request(app_container):
+def test_access_log_has_one_line_per_request(app_container, contract):
     probe = uuid.uuid4().hex
-    calls = [("/", 200), ("/hello", 200), ("/no-such-page", 404)]
+    calls = list(dict.fromkeys((p.path, p.status) for p in contract.probes)) + [("/no-such-page", 404)]
     with app_container() as fresh:
         for path, status in calls:
             assert requests.get(fresh.url(f"{path}?probe={probe}"), timeout=5).status_code == status
@@ -30,25 +40,26 @@ def test_access_log_has_one_line_per_request(app_container):
         )
 
 
-def test_hello_is_logged_to_stdout_at_once(app_container):
+def test_probe_is_logged_to_stdout_at_once(app_container, logged):
     with app_container() as fresh:
-        requests.get(fresh.url("/hello"), timeout=5).raise_for_status()
-        assert fresh.log_has_line("accepted request", timeout=LOG_DELAY_MAX_S), (
-            f"/hello's print() did not reach `docker logs` within {LOG_DELAY_MAX_S} s: keep it in app.py, unbuffered"
+        requests.get(fresh.url(logged.path), timeout=5).raise_for_status()
+        assert fresh.log_has_line(logged.log, timeout=LOG_DELAY_MAX_S), (
+            f"{logged.path}'s print() did not reach `docker logs` within {LOG_DELAY_MAX_S} s: keep it in the app, "
+            "unbuffered"
         )
         stdout, _ = fresh.get_logs()
-    assert stdout.decode().count("accepted request\n") == 1, "one /hello must print one line, to stdout"
+    assert stdout.decode().count(f"{logged.log}\n") == 1, f"one {logged.path} must print one line, to stdout"
 
 
-def test_print_is_unbuffered_without_an_access_log(app_container):
+def test_print_is_unbuffered_without_an_access_log(app_container, logged):
     with app_container(GUNICORN_CMD_ARGS="--access-logfile=/dev/null") as quiet:
-        requests.get(quiet.url("/hello"), timeout=5).raise_for_status()
-        assert quiet.log_has_line("accepted request", timeout=LOG_DELAY_MAX_S), (
+        requests.get(quiet.url(logged.path), timeout=5).raise_for_status()
+        assert quiet.log_has_line(logged.log, timeout=LOG_DELAY_MAX_S), (
             "print() stayed in a buffer once no access log flushed stdout: keep ENV PYTHONUNBUFFERED=1 in the Dockerfile"
         )
 
 
 @pytest.mark.parametrize("line", LOG_NEVER)
-def test_log_never_shows(container, line):
-    requests.get(container.url("/hello"), timeout=5).raise_for_status()
+def test_log_never_shows(container, contract, line):
+    requests.get(container.url(contract.probe.path), timeout=5).raise_for_status()
     assert line not in container.log_text(), f"the log shows {line!r}: {LOG_NEVER[line]}"

@@ -4,14 +4,16 @@ import time
 
 import pytest
 import requests
-from budgets import RESTART_HEALTHY_MAX_S, WORKER_RECOVERY_MAX_S
-from support import BASE_IMAGE, workers
+
+from harness.budgets import RESTART_HEALTHY_MAX_S, WORKER_RECOVERY_MAX_S
+from harness.containers import workers
 
 pytestmark = pytest.mark.docker
 
 
-def test_killed_worker_is_replaced(app_container, report):
+def test_killed_worker_is_replaced(app_container, contract, report):
     """SIGKILL the only worker: requests must succeed again within a second, served by a new worker."""
+    probe = contract.probe
     with app_container(WEB_CONCURRENCY="1") as single:
         wrapped = single.get_wrapped_container()
         (victim,) = workers(wrapped)
@@ -21,7 +23,8 @@ def test_killed_worker_is_replaced(app_container, report):
         failures, first_success = 0, None
         while time.perf_counter() - killed_at < WORKER_RECOVERY_MAX_S:
             try:
-                ok = requests.get(single.url("/hello"), timeout=WORKER_RECOVERY_MAX_S).text == "nice to meet you"
+                response = requests.get(single.url(probe.path), timeout=WORKER_RECOVERY_MAX_S)
+                ok = probe.answered_by(response.status_code, response.text)
             except requests.RequestException:
                 ok = False
             failures += not ok
@@ -34,13 +37,13 @@ def test_killed_worker_is_replaced(app_container, report):
     assert first_success is not None, f"no request succeeded within {WORKER_RECOVERY_MAX_S} s of killing the worker"
 
 
-def test_dead_pid_1_is_restarted_and_healthy(stack, docker_client, report):
+def test_dead_pid_1_is_restarted_and_healthy(stack, docker_client, project, contract, report):
     """Kill PID 1 from outside (like an OOM kill, which `docker kill` is not): compose's restart policy revives it."""
     web = stack.web(docker_client)
     restarts = web.attrs["RestartCount"]
     killed_at = time.time()
     docker_client.containers.run(
-        BASE_IMAGE,
+        project.base_image,
         ["python", "-c", f"import os; os.kill({web.attrs['State']['Pid']}, 9)"],
         pid_mode="host",
         remove=True,
@@ -62,4 +65,5 @@ def test_dead_pid_1_is_restarted_and_healthy(stack, docker_client, report):
     assert seconds is not None and seconds <= RESTART_HEALTHY_MAX_S, (
         f"the container was not healthy within {RESTART_HEALTHY_MAX_S} s of losing PID 1"
     )
-    assert requests.get(stack.url("/hello"), timeout=5).text == "nice to meet you"
+    response = requests.get(stack.url(contract.probe.path), timeout=5)
+    assert contract.probe.answered_by(response.status_code, response.text)

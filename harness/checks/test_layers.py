@@ -1,8 +1,10 @@
 """An image is its base plus thin layers, and a good layer order lets a code change reuse the slow ones."""
 
+import fnmatch
+
 import pytest
-from budgets import ALPINE_TOTAL_MAX_BYTES, MB, OVERHEAD_MAX_BYTES, WARM_COLD_RATIO_MAX
-from support import BASE_IMAGE, DEFAULT_BASE_IMAGE, copy_context
+
+from harness.budgets import ALPINE_TOTAL_MAX_BYTES, MB, OVERHEAD_MAX_BYTES, WARM_COLD_RATIO_MAX
 
 pytestmark = pytest.mark.docker
 
@@ -20,49 +22,43 @@ def test_image_overhead_above_base_is_small(image_attrs, base_image, report):
     )
 
 
-@pytest.mark.skipif(
-    BASE_IMAGE.rpartition("/")[2] != DEFAULT_BASE_IMAGE,
-    reason=f"the total size budget is for the default alpine base; BASE_IMAGE is {BASE_IMAGE}",
-)
-def test_image_on_alpine_is_small(image_attrs):
+def test_image_on_alpine_is_small(image_attrs, project):
+    if project.base_image.rpartition("/")[2] != project.default_base_image:
+        pytest.skip(f"the total size budget is for the default alpine base; BASE_IMAGE is {project.base_image}")
     size = image_attrs["Size"]
     assert size <= ALPINE_TOTAL_MAX_BYTES, (
-        f"the image is {size / MB:.1f} MB on {BASE_IMAGE} (budget {ALPINE_TOTAL_MAX_BYTES / MB:.0f} MB): "
+        f"the image is {size / MB:.1f} MB on {project.base_image} (budget {ALPINE_TOTAL_MAX_BYTES / MB:.0f} MB): "
         "something big was added on top of python:alpine"
     )
 
 
-def test_image_shares_the_base_layers(image_attrs, base_image):
+def test_image_shares_the_base_layers(image_attrs, base_image, project):
     base_layers = base_image.attrs["RootFS"]["Layers"]
     layers = image_attrs["RootFS"]["Layers"]
     assert layers[: len(base_layers)] == base_layers, (
-        f"the image does not start with the layers of {BASE_IMAGE}: build FROM the BASE_IMAGE argument"
+        f"the image does not start with the layers of {project.base_image}: build FROM the BASE_IMAGE argument"
     )
     assert len(layers) > len(base_layers), "the app adds no layer of its own"
 
 
-@pytest.fixture
-def project_copy(tmp_path):
-    return copy_context(tmp_path / "project")
-
-
-def test_code_change_reuses_the_dependency_layer(project_copy, builder, report):
+def test_code_change_reuses_the_dependency_layer(project_copy, builder, contract, report):
     cold = builder(project_copy, nocache=True)
     again = builder(project_copy)
     assert again.image.id == cold.image.id, (
         "an unchanged folder did not rebuild to the same image: some step is not cacheable"
     )
 
-    with (project_copy / "app.py").open("a") as app:
-        app.write("\n# a one-line change\n")
+    contract.change.apply(project_copy)
     warm = builder(project_copy)
     assert warm.step(INSTALL).cached, (
-        "pip layer was rebuilt after an app.py change: copy requirements.txt and install before copying the source"
+        f"pip layer was rebuilt after a {contract.change.file} change: copy requirements.txt and install before "
+        "copying the source"
     )
     assert warm.layers_through(INSTALL) == cold.layers_through(INSTALL), (
-        "the layers up to the pip install changed after an app.py change: copy only requirements.txt before it"
+        f"the layers up to the pip install changed after a {contract.change.file} change: copy only "
+        "requirements.txt before it"
     )
-    assert warm.layers()[-1] != cold.layers()[-1], "the app.py change did not reach the image"
+    assert warm.layers() != cold.layers(), f"the {contract.change.file} change did not reach the image"
 
     ratio = warm.seconds / cold.seconds
     report["cold_build_s"] = round(cold.seconds, 2)
@@ -74,16 +70,27 @@ def test_code_change_reuses_the_dependency_layer(project_copy, builder, report):
     )
 
 
-def test_page_change_reuses_the_dependency_layer(project_copy, builder):
+def test_other_source_change_reuses_the_dependency_layer(project_copy, builder, contract):
+    """Edit another file the image holds (the first that image_files names, besides the change's and the pins)."""
+    sources = sorted(str(p.relative_to(project_copy)) for p in project_copy.rglob("*") if p.is_file())
+    others = [
+        name
+        for name in sources
+        if name not in (contract.change.file, "requirements.txt")
+        and any(fnmatch.fnmatch(name, pattern) for pattern in contract.image_files)
+    ]
+    if not others:
+        pytest.skip(f"the image holds no source besides {contract.change.file}; the code change check covers it")
     before = builder(project_copy)
-    index = project_copy / "static" / "index.html"
-    index.write_text(index.read_text().replace("Hello from Mary", "Hello from Mary and Ivan"))
+    with (project_copy / others[0]).open("a") as edited:
+        edited.write("\n")
     after = builder(project_copy)
     assert after.step(INSTALL).cached, (
-        "pip layer was rebuilt after a static/ change: copy requirements.txt and install before copying the source"
+        f"pip layer was rebuilt after a change to {others[0]}: copy requirements.txt and install before copying the "
+        "source"
     )
     assert after.layers_through(INSTALL) == before.layers_through(INSTALL)
-    assert after.layers()[-1] != before.layers()[-1], "the page change did not reach the image"
+    assert after.layers() != before.layers(), f"the change to {others[0]} did not reach the image"
 
 
 def test_requirements_change_reruns_the_install(project_copy, builder):

@@ -1,4 +1,7 @@
-"""Ask the stack's web service for /hello in a bounded loop, resolving its name for every request."""
+"""Ask the stack's web service for one path in a bounded loop, resolving its name for every request.
+
+Each answer counts as "v2" when it holds the new text, "v1" when it holds the old body, or "other".
+"""
 
 import http.client
 import json
@@ -8,7 +11,7 @@ import time
 import urllib.request
 from collections import Counter
 
-URL, LIMIT_S, FIRST_ANSWER_S = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+URL, LIMIT_S, FIRST_ANSWER_S, V1_TEXT, V2_TEXT = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), *sys.argv[4:6]
 answers, failures, samples = Counter(), Counter(), []
 stopping = False
 
@@ -18,6 +21,10 @@ def stop(*_):
     stopping = True
 
 
+def version(body: str) -> str:
+    return "v2" if V2_TEXT in body else "v1" if V1_TEXT in body else "other"
+
+
 signal.signal(signal.SIGTERM, stop)
 started, announced = time.monotonic(), False
 while not stopping and time.monotonic() - started < LIMIT_S:
@@ -25,7 +32,7 @@ while not stopping and time.monotonic() - started < LIMIT_S:
         break
     try:
         with urllib.request.urlopen(URL, timeout=2) as response:
-            answers[response.read().decode()] += 1
+            answers[version(response.read().decode())] += 1
     except (OSError, http.client.HTTPException) as exc:
         failures[type(exc).__name__] += 1
         if len(samples) < 10:

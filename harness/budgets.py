@@ -39,7 +39,7 @@ SLOW_CLIENT_ANSWER_MAX_S = 2
 # compose watch notices the edit, copies it in, and gunicorn --reload restarts the workers: a few seconds at most.
 SYNC_MAX_S = 20
 
-# Swarm: the client asks for /hello over and over during the rollout and the rollback, then stops; this bounds it
+# Swarm: the client asks the change's probe over and over during the rollout and the rollback, then stops; this bounds it
 # if the test dies first. The rollout of 3 replicas takes about 10 s here (one at a time, plus the 5 s monitor).
 SWARM_CLIENT_MAX_S = 240
 # Replicas that passed their health check answer the client at once; no answer by then means it can't reach them.
@@ -48,3 +48,9 @@ SWARM_FIRST_ANSWER_MAX_S = 30
 SWARM_CONVERGE_MAX_S = 120
 # The point of start-first with a healthcheck: no request fails while replicas are replaced.
 ROLLOUT_FAILED_MAX = 0
+# An app must refuse a body larger than this before reading it (baseline.py's default limit is 1 MB); a bigger
+# limit should be a deliberate setting of the app, not the lack of one.
+BODY_LIMIT_MAX_BYTES = 10 * MB
+# The harness's run on a copy of the template (tests/test_template.py) takes about two minutes here; one that has not
+# ended by then hangs.
+TEMPLATE_RUN_MAX_S = 900

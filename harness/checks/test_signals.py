@@ -7,8 +7,9 @@ import time
 
 import pytest
 import requests
-from budgets import STOP_RATIO_MAX, STOP_TIMEOUT_S
-from support import APP_PORT, wait_until_accepted
+
+from harness.budgets import STOP_RATIO_MAX, STOP_TIMEOUT_S
+from harness.containers import wait_until_accepted
 
 pytestmark = pytest.mark.docker
 
@@ -57,14 +58,15 @@ def test_ctrl_c_stops_the_container(app_container):
         assert line in log, f"the log lacks {line!r}: gunicorn did not handle Ctrl-C"
 
 
-def test_request_in_flight_survives_docker_stop(app_container, report):
+def test_request_in_flight_survives_docker_stop(app_container, contract, report):
     """Send half a request, stop the container, then finish the request: it must still get its whole answer."""
+    probe = contract.probe
     with app_container() as fresh:
         wrapped = fresh.get_wrapped_container()
-        port = int(fresh.get_exposed_port(APP_PORT))
+        port = int(fresh.get_exposed_port(contract.port))
         with socket.create_connection(("127.0.0.1", port), timeout=STOP_TIMEOUT_S) as client:
-            client.sendall(b"GET /hello HTTP/1.1\r\nHost: localhost\r\n")
-            wait_until_accepted(wrapped)
+            client.sendall(f"GET {probe.path} HTTP/1.1\r\nHost: localhost\r\n".encode())
+            wait_until_accepted(wrapped, contract.port)
             stopper = threading.Thread(target=wrapped.stop, kwargs={"timeout": STOP_TIMEOUT_S})
             stopper.start()
             assert fresh.log_has("Handling signal: term"), "gunicorn never saw the SIGTERM: it must be PID 1"
@@ -77,7 +79,8 @@ def test_request_in_flight_survives_docker_stop(app_container, report):
         exit_code = wrapped.attrs["State"]["ExitCode"]
     status = re.match(rb"HTTP/1\.1 (\d+)", answer)
     report["drain_in_flight_status"] = int(status[1]) if status else None
-    assert status and status[1] == b"200" and answer.endswith(b"\r\n\r\nnice to meet you"), (
+    body = answer.partition(b"\r\n\r\n")[2].decode(errors="replace")
+    assert status and probe.answered_by(int(status[1]), body), (
         f"a request in flight during docker stop got {answer[:80]!r}: let gunicorn's graceful_timeout finish it"
     )
     assert exit_code == 0, f"the stop during a request ended with exit code {exit_code}"

@@ -5,8 +5,9 @@ import tarfile
 import uuid
 
 import pytest
-from budgets import CONTEXT_MAX_BYTES, MB
-from support import build, copy_context
+
+from harness.budgets import CONTEXT_MAX_BYTES, MB
+from harness.build import build
 
 pytestmark = pytest.mark.docker
 
@@ -43,23 +44,14 @@ LEFT_OUT = [
     "tests",
     "node_modules",
 ]
-KEPT = {
-    "app.py",
-    "gunicorn.conf.py",
-    "requirements.txt",
-    "static",
-    "static/favicon.svg",
-    "static/hello.js",
-    "static/index.html",
-    "sub",
-    "sub/keep.py",
-}
+# A source file one folder down: `**/` patterns must keep it (only its sub/.git goes).
+NESTED_SOURCE = "sub/keep.py"
 
 
 @pytest.fixture(scope="module")
-def cluttered_build(tmp_path_factory, base_image, docker_client):
+def cluttered_build(tmp_path_factory, base_image, docker_client, project):
     """Build a temp copy of the project with a working folder's clutter planted in it."""
-    folder = copy_context(tmp_path_factory.mktemp("cluttered") / "project")
+    folder = project.copy(tmp_path_factory.mktemp("cluttered") / "project")
     for name, text in CLUTTER.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,19 +59,21 @@ def cluttered_build(tmp_path_factory, base_image, docker_client):
             path.write_bytes(b"\0" * (20 * MB))
         else:
             path.write_text(text)
-    built = build(docker_client, folder, f"layercake-test-cluttered:{uuid.uuid4().hex[:8]}")
+    built = build(docker_client, folder, f"layercake-test-cluttered:{uuid.uuid4().hex[:8]}", project.base_image)
     yield built
     docker_client.images.remove(built.image.id, force=True)
 
 
 @pytest.fixture(scope="module")
 def app_files(cluttered_build, docker_client) -> set[str]:
-    """List what /app holds in a container of the cluttered build, from the container's own filesystem."""
+    """List the files under the image's WORKDIR in a container of the cluttered build, from its own filesystem."""
+    workdir = cluttered_build.image.attrs["Config"]["WorkingDir"]
     container = docker_client.containers.create(cluttered_build.image.id)
     try:
-        stream, _ = container.get_archive("/app")
+        stream, _ = container.get_archive(workdir)
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
-            return {name.removeprefix("app").lstrip("/") for name in archive.getnames()} - {""}
+            top = workdir.rstrip("/").rpartition("/")[2]
+            return {m.name.removeprefix(top).lstrip("/") for m in archive.getmembers() if m.isfile()}
     finally:
         container.remove(force=True)
 
@@ -99,6 +93,15 @@ def test_clutter_stays_out_of_the_image(app_files, name):
     assert not leaked, f"{name} from the working folder reached the image as {leaked}: add it to .dockerignore"
 
 
-def test_app_files_are_kept(app_files):
-    assert KEPT <= app_files, f"app files missing from the image: {sorted(KEPT - app_files)}"
-    assert app_files == KEPT, f"unexpected files in /app: {sorted(app_files - KEPT)}: add them to .dockerignore"
+def test_app_files_are_kept(app_files, contract):
+    missing = contract.unmatched(app_files)
+    assert not missing, (
+        f"app files missing from the image: nothing matches {missing} of image_files in layercake.toml "
+        f"(the image holds {sorted(app_files)})"
+    )
+    assert NESTED_SOURCE in app_files, f"{NESTED_SOURCE} was left out: a .dockerignore pattern is too broad"
+    unexpected = contract.unlisted(app_files - {NESTED_SOURCE})
+    assert not unexpected, (
+        f"unexpected files in the image: {unexpected}: add them to .dockerignore, or to image_files in "
+        "layercake.toml if the app needs them"
+    )

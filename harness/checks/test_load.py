@@ -1,8 +1,9 @@
 """A bounded load on the hardened compose container, with a real load generator: no errors, no memory growth."""
 
 import pytest
-from budgets import LOAD_CONNECTIONS, LOAD_DURATION_S, LOAD_WARMUP_S, MEMORY_GROWTH_MAX
-from support import run_wrk
+
+from harness.budgets import LOAD_CONNECTIONS, LOAD_DURATION_S, LOAD_WARMUP_S, MEMORY_GROWTH_MAX
+from harness.load import run_wrk
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -14,11 +15,12 @@ def memory_used(container) -> int:
     return memory["usage"] - stats.get("inactive_file", stats.get("total_inactive_file", 0))
 
 
-def test_load_has_no_errors_and_no_memory_growth(stack, web, report):
+def test_load_has_no_errors_and_no_memory_growth(stack, web, contract, report):
+    paths = list(dict.fromkeys(probe.path for probe in contract.probes))
     idle = memory_used(web)
-    run_wrk(stack.port, ["/hello", "/"], LOAD_CONNECTIONS, LOAD_WARMUP_S)
+    run_wrk(stack.port, paths, LOAD_CONNECTIONS, LOAD_WARMUP_S)
     before = memory_used(web)
-    result = run_wrk(stack.port, ["/hello", "/"], LOAD_CONNECTIONS, LOAD_DURATION_S)
+    result = run_wrk(stack.port, paths, LOAD_CONNECTIONS, LOAD_DURATION_S)
     after = memory_used(web)
     growth = (after - before) / before
     report["load"] = {

@@ -2,24 +2,14 @@
 
 import re
 import runpy
+from pathlib import Path
 
 import pytest
 import yaml
-from support import APP_PORT, ROOT
 
-from app import app
-
-K8S = ROOT / "deploy" / "k8s"
-DOCKERFILE = (ROOT / "Dockerfile").read_text()
 # Kubernetes' M is decimal and Mi binary; Docker's (and so compose's) m is binary.
 K8S_UNITS = {"k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 DOCKER_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30}
-
-
-def manifests() -> dict[str, dict]:
-    """Return every manifest in deploy/k8s by kind."""
-    docs = [doc for path in sorted(K8S.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
-    return {doc["kind"]: doc for doc in docs}
 
 
 def to_bytes(quantity: str, units: dict[str, int]) -> int:
@@ -29,8 +19,15 @@ def to_bytes(quantity: str, units: dict[str, int]) -> int:
 
 
 @pytest.fixture(scope="module")
-def k8s():
-    return manifests()
+def k8s_dir(project) -> Path:
+    return project.part("deploy/k8s", "no Kubernetes manifests to check")
+
+
+@pytest.fixture(scope="module")
+def k8s(k8s_dir) -> dict[str, dict]:
+    """Every manifest in deploy/k8s by kind."""
+    docs = [doc for path in sorted(k8s_dir.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return {doc["kind"]: doc for doc in docs}
 
 
 @pytest.fixture(scope="module")
@@ -45,48 +42,48 @@ def web(pod):
 
 
 @pytest.fixture(scope="module")
-def compose_web():
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]
+def compose_web(project):
+    return yaml.safe_load((project.root / "docker-compose.yml").read_text())["services"]["web"]
 
 
-def gunicorn_conf(monkeypatch) -> dict:
+@pytest.fixture
+def gunicorn_conf(monkeypatch, project) -> dict:
+    """gunicorn.conf.py as the image runs it: with the Dockerfile's ENV PORT."""
     monkeypatch.delenv("PORT", raising=False)
-    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    env_port = re.search(r"^ENV PORT=(\d+)$", project.dockerfile, re.MULTILINE)
+    if env_port:
+        monkeypatch.setenv("PORT", env_port[1])
+    return runpy.run_path(str(project.root / "gunicorn.conf.py"))
 
 
-def test_kustomization_applies_every_manifest_with_a_pinned_tag(k8s):
-    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-    files = {path.name for path in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+def test_kustomization_applies_every_manifest_with_a_pinned_tag(k8s, k8s_dir):
+    kustomization = yaml.safe_load((k8s_dir / "kustomization.yaml").read_text())
+    files = {path.name for path in k8s_dir.glob("*.yaml")} - {"kustomization.yaml"}
     assert set(kustomization["resources"]) == files, "kustomization.yaml must list every manifest in deploy/k8s"
     (image,) = kustomization["images"]
     assert image["newTag"] not in ("", "latest"), "pin the image tag (a git sha), never latest"
 
 
-def test_port_matches_the_image(web, monkeypatch):
+def test_port_matches_the_image(web, gunicorn_conf, contract):
     (port,) = web["ports"]
-    bind_port = int(gunicorn_conf(monkeypatch)["bind"].rsplit(":", 1)[1])
-    exposed = int(re.search(r"^EXPOSE (\d+)$", DOCKERFILE, re.MULTILINE)[1])
-    assert port["containerPort"] == bind_port == exposed == APP_PORT, (
-        f"containerPort {port['containerPort']}, gunicorn binds {bind_port}, the Dockerfile exposes {exposed}"
+    bind_port = int(gunicorn_conf["bind"].rsplit(":", 1)[1])
+    assert port["containerPort"] == bind_port == contract.port, (
+        f"containerPort {port['containerPort']}, gunicorn binds {bind_port}, layercake.toml says {contract.port}"
     )
 
 
-def test_probes_use_the_health_path_of_the_image(web):
-    healthcheck = re.search(r"^HEALTHCHECK .*?CMD (.*)$", DOCKERFILE, re.MULTILINE | re.DOTALL)[1]
-    routes = {rule.rule for rule in app.url_map.iter_rules()}
+def test_probes_use_the_health_path_of_the_image(web, contract):
     for probe in ("readinessProbe", "livenessProbe"):
         path = web[probe]["httpGet"]["path"]
-        assert path in routes and path in healthcheck, (
-            f"{probe} asks {path}; the app serves {sorted(routes)} and the HEALTHCHECK asks /healthz"
-        )
+        assert path == contract.health, f"{probe} asks {path}; the health path in layercake.toml is {contract.health}"
         assert web[probe]["httpGet"]["port"] == web["ports"][0]["name"], f"{probe} must ask the app's own port"
     assert web["livenessProbe"]["failureThreshold"] * web["livenessProbe"]["periodSeconds"] > (
         web["readinessProbe"]["failureThreshold"] * web["readinessProbe"]["periodSeconds"]
     ), "liveness must be looser than readiness, or a busy pod is restarted before it is taken out of rotation"
 
 
-def test_security_context_matches_the_image(pod, web):
-    uid, gid = re.search(r"^USER (\d+):(\d+)$", DOCKERFILE, re.MULTILINE).groups()
+def test_security_context_matches_the_image(pod, web, project):
+    uid, gid = re.search(r"^USER (\d+):(\d+)$", project.dockerfile, re.MULTILINE).groups()
     context, container = pod["securityContext"], web["securityContext"]
     assert context["runAsNonRoot"] is True, "set runAsNonRoot: true"
     assert (context["runAsUser"], context["runAsGroup"]) == (int(uid), int(gid)), (
@@ -107,8 +104,8 @@ def test_writable_paths_match_compose(pod, web, compose_web):
         assert not mount["mountPath"].startswith("/app"), "/app holds the code and must stay read-only"
 
 
-def test_grace_period_covers_prestop_and_graceful_timeout(pod, web, compose_web, monkeypatch):
-    graceful = gunicorn_conf(monkeypatch)["graceful_timeout"]
+def test_grace_period_covers_prestop_and_graceful_timeout(pod, web, compose_web, gunicorn_conf):
+    graceful = gunicorn_conf["graceful_timeout"]
     pre_stop = web["lifecycle"]["preStop"]["sleep"]["seconds"]
     grace = pod["terminationGracePeriodSeconds"]
     assert grace > pre_stop + graceful, (

@@ -2,12 +2,13 @@
 
 import subprocess
 import threading
-import uuid
+from pathlib import Path
 
 import pytest
-from budgets import STARTUP_TIMEOUT_S, SYNC_MAX_S
-from support import APP_PORT, ComposeProject, copy_context, free_port
 from testcontainers.core.wait_strategies import HttpWaitStrategy
+
+from harness.budgets import STARTUP_TIMEOUT_S, SYNC_MAX_S
+from harness.containers import ComposeProject
 
 pytestmark = pytest.mark.docker
 
@@ -15,8 +16,8 @@ DEV_FILES = ["docker-compose.yml", "docker-compose.override.yml", "compose.dev.y
 NEVER_IN_PRODUCTION = ("--reload", "--debug", "FLASK_DEBUG", "debug=True")
 
 
-def test_default_compose_never_reloads_or_debugs(image_attrs):
-    config = ComposeProject("layercake-config", 5000).config()
+def test_default_compose_never_reloads_or_debugs(image_attrs, project, contract):
+    config = ComposeProject(project, "layercake-config", contract.port).config()
     web = config["services"]["web"]
     assert "develop" not in web, "docker-compose.yml must not carry the watch rules; they belong in compose.dev.yaml"
     seen = (
@@ -26,24 +27,26 @@ def test_default_compose_never_reloads_or_debugs(image_attrs):
     assert not found, f"the default stack enables {found}: reload and the debugger belong in development only"
 
 
-def test_dev_compose_is_valid_and_watches_the_source():
-    web = ComposeProject("layercake-config", 5000, files=DEV_FILES).config()["services"]["web"]
-    rules = {(rule["action"], rule["path"].rsplit("/", 1)[-1]) for rule in web["develop"]["watch"]}
-    wanted = {("sync", "app.py"), ("sync", "static"), ("rebuild", "requirements.txt"), ("rebuild", "Dockerfile")}
-    assert wanted <= rules, f"compose.dev.yaml's watch rules lack {sorted(wanted - rules)}"
+def test_dev_compose_is_valid_and_watches_the_source(project, contract):
+    web = ComposeProject(project, "layercake-config", contract.port, files=DEV_FILES).config()["services"]["web"]
+    rules = web["develop"]["watch"]
+    edited = project.root / contract.change.file
+    synced = [r for r in rules if r["action"] == "sync" and edited.is_relative_to(Path(r["path"]))]
+    assert synced, f"no sync rule of compose.dev.yaml covers {contract.change.file}, the file a change edits"
+    rebuilt = {Path(r["path"]).name for r in rules if r["action"] == "rebuild"}
+    assert {"requirements.txt", "Dockerfile"} <= rebuilt, f"compose.dev.yaml rebuilds only on {sorted(rebuilt)}"
     assert "--reload" in web["command"], "the dev stack should reload gunicorn's workers on a code change"
     assert not any(word in str(web) for word in ("--debug", "FLASK_DEBUG")), "the debugger stays off, even in dev"
 
 
-def test_watch_serves_an_edit_without_a_rebuild(tmp_path, docker_client, base_image):
-    folder = copy_context(tmp_path / "project")
-    project = ComposeProject(f"layercake-test-{uuid.uuid4().hex[:8]}", free_port(), context=folder, files=DEV_FILES)
-    with project:
-        image_before = project.web(docker_client).image.id
+def test_watch_serves_an_edit_without_a_rebuild(project_copy, docker_client, compose_project, contract):
+    change = contract.change
+    with compose_project(context=project_copy, files=DEV_FILES) as stack:
+        image_before = stack.web(docker_client).image.id
         watch = subprocess.Popen(
-            [*project.compose_command_property, "watch"],
-            cwd=folder,
-            env=project.environ(),
+            [*stack.compose_command_property, "watch"],
+            cwd=project_copy,
+            env=stack.environ(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -60,19 +63,18 @@ def test_watch_serves_an_edit_without_a_rebuild(tmp_path, docker_client, base_im
         reader.start()
         try:
             assert watching.wait(STARTUP_TIMEOUT_S), f"compose watch did not start:\n{''.join(output)[-2000:]}"
-            app = folder / "app.py"
-            app.write_text(app.read_text().replace('return "nice to meet you"', 'return "nice to meet you too"'))
-            edited = HttpWaitStrategy(APP_PORT, "/hello").for_response_predicate(lambda body: body.endswith("too"))
+            change.apply(project_copy)
+            edited = HttpWaitStrategy(contract.port, change.probe).for_response_predicate(lambda b: change.replace in b)
             try:
-                edited.with_startup_timeout(SYNC_MAX_S).with_poll_interval(0.2).wait_until_ready(project)
+                edited.with_startup_timeout(SYNC_MAX_S).with_poll_interval(0.2).wait_until_ready(stack)
             except TimeoutError:
                 pytest.fail(
-                    f"the edit to app.py was not served within {SYNC_MAX_S} s: check compose.dev.yaml; watch said:\n"
-                    + "".join(output)[-1500:]
+                    f"the edit to {change.file} was not served within {SYNC_MAX_S} s: check compose.dev.yaml; "
+                    "watch said:\n" + "".join(output)[-1500:]
                 )
         finally:
             watch.terminate()
             watch.wait(timeout=30)
             reader.join(timeout=5)
-        assert project.web(docker_client).image.id == image_before, "the edit rebuilt the image instead of syncing"
+        assert stack.web(docker_client).image.id == image_before, "the edit rebuilt the image instead of syncing"
     assert any("Syncing" in line for line in output), f"compose watch did not sync:\n{''.join(output)[-2000:]}"

@@ -1,0 +1,27 @@
+"""layercake's harness: generic proofs of Docker practices, run against a Flask-and-gunicorn image.
+
+A project needs, at its root, a Dockerfile, docker-compose.yml (plus an override that publishes the app's port on
+127.0.0.1) and layercake.toml, the app contract that contract.py reads. To run the proofs there, copy this folder,
+then add a conftest.py beside pyproject.toml that loads the plugin, and let pytest collect the checks:
+
+    # conftest.py
+    pytest_plugins = ["harness.plugin"]
+
+    # pyproject.toml
+    [tool.pytest.ini_options]
+    testpaths = ["harness", "tests"]
+    markers = ["docker: ...", "slow: ...", "swarm: ..."]
+
+`pytest` then builds the image once and runs every module in harness/checks/ against it; checks of an optional part
+(deploy/k8s/) skip with a reason when that part is absent. Inside: contract.py and project.py (what is checked),
+build.py, containers.py, http.py, load.py (how), budgets.py (every limit, with its reason), report.py (the figures),
+plugin.py (the fixtures), checks/ (the proofs).
+"""
+
+import os
+
+# testcontainers reads these at import time. Containers are removed by the fixtures' `with` blocks, so the Ryuk
+# reaper (an image pulled from a registry) is not needed; published ports are bound to 127.0.0.1, the host to reach.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
+os.environ.setdefault("TC_HOST", "127.0.0.1")

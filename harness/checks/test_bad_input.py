@@ -1,0 +1,84 @@
+"""Bad input gets a short 4xx from the hardened compose container, never a traceback or source, and it keeps serving."""
+
+import socket
+
+import pytest
+import requests
+
+from harness.budgets import SLOW_CLIENT_ANSWER_MAX_S
+from harness.containers import wait_until_accepted
+from harness.http import raw_http, request
+
+pytestmark = pytest.mark.docker
+
+LEAKS = (b"Traceback", b"from flask import", b"Werkzeug Debugger", b"SECRET")
+
+
+def cases(health: str) -> dict[str, tuple[bytes, set]]:
+    """id -> (raw request, the statuses that are right for it). Methods are tried on the health path, a GET only."""
+    path = health.encode()
+    return {
+        "unknown path": (request("GET", b"/no-such-page"), {404}),
+        "POST to a GET route": (request("POST", path, b"Content-Length: 0\r\n"), {405}),
+        "PUT to a GET route": (request("PUT", path, b"Content-Length: 0\r\n"), {405}),
+        "DELETE to a GET route": (request("DELETE", path), {405}),
+        "traversal": (request("GET", b"/../app.py"), {404}),
+        "encoded traversal": (request("GET", b"/%2e%2e/app.py"), {404}),
+        "static encoded slash": (request("GET", b"/static/..%2fapp.py"), {404}),
+        "static double-encoded": (request("GET", b"/static/%252e%252e%252fapp.py"), {404}),
+        "debugger console": (request("GET", b"/console"), {404}),
+        "debugger resource": (request("GET", b"/no-such-page?__debugger__=yes&cmd=resource&f=debugger.js"), {404}),
+        "request line of 10 kB": (request("GET", b"/" + b"a" * 10_000), {414, 400}),
+        "200 headers": (request("GET", path, b"".join(b"X-H%d: v\r\n" % i for i in range(200))), {431, 400}),
+        "header of 20 kB": (request("GET", path, b"X-Big: " + b"a" * 20_000 + b"\r\n"), {431, 400}),
+        "body over MAX_CONTENT_LENGTH": (request("POST", path, b"Content-Length: 2000000\r\n", b"a" * 1000), {413}),
+        "Transfer-Encoding with Content-Length": (
+            request("POST", path, b"Transfer-Encoding: chunked\r\nContent-Length: 4\r\n", b"0\r\n\r\n"),
+            {400},
+        ),
+        "non-UTF-8 path": (request("GET", b"/\xff\xfe\xfd"), {400, 404}),
+        "Host of 10 kB": (b"GET / HTTP/1.1\r\nHost: " + b"h" * 10_240 + b"\r\nConnection: close\r\n\r\n", {400, 431}),
+        "NUL in a header": (request("GET", path, b"X-A: a\x00b\r\n"), {400}),
+        "garbage bytes": (
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(256)) + b"\r\n\r\n",
+            {400, None},
+        ),
+    }
+
+
+CASES = list(cases("/healthz"))
+
+
+def still_answers(stack, contract):
+    probe = contract.probe
+    response = requests.get(stack.url(probe.path), timeout=5)
+    assert probe.answered_by(response.status_code, response.text), (
+        f"the server stopped answering {probe.path} after bad input"
+    )
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_is_refused(stack, contract, case, report):
+    raw, expected = cases(contract.health)[case]
+    response = raw_http(stack.port, raw)
+    status = response.status if response else None
+    report.setdefault("bad_input_statuses", {})[case] = status
+    assert status in expected, f"got {status}, want one of {expected}; response:\n{response and response.head}"
+    if response:
+        assert not any(leak in response.body for leak in LEAKS), f"the response leaks internals:\n{response.body[:500]}"
+    still_answers(stack, contract)
+
+
+def test_slow_client_does_not_block_others(stack, web, contract):
+    probe = contract.probe
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=5) as slow:
+        slow.sendall(f"GET {probe.path} HTTP/1.1\r\nHost: local".encode())
+        wait_until_accepted(web, contract.port)
+        try:
+            answer = requests.get(stack.url(probe.path), timeout=SLOW_CLIENT_ANSWER_MAX_S)
+        except requests.RequestException:
+            pytest.fail(
+                f"no answer within {SLOW_CLIENT_ANSWER_MAX_S} s while a slow client held a worker: "
+                "keep at least 2 gunicorn workers (WEB_CONCURRENCY)"
+            )
+    assert probe.answered_by(answer.status_code, answer.text)

@@ -1,0 +1,90 @@
+"""The guide's `docker exec ... ps ux`: who runs as PID 1, as which user, and what that user may touch."""
+
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from testcontainers.core.wait_strategies import HealthcheckWaitStrategy, HttpWaitStrategy
+
+from harness.budgets import STARTUP_TIMEOUT_S
+from harness.containers import gunicorn_settings, processes
+
+pytestmark = pytest.mark.docker
+
+SHELLS = {"sh", "bash", "dash", "ash"}
+
+
+def test_pid_1_is_the_gunicorn_master(container):
+    wrapped = container.get_wrapped_container()
+    procs = processes(wrapped)
+    (init,) = [p for p in procs if p["pid"] == 1]
+    names = [Path(arg).name for arg in init["argv"][:2]]
+    assert names[0] not in SHELLS and "gunicorn" in names, (
+        f'PID 1 is {init["argv"]}: use the exec form CMD ["gunicorn", ...], so that no shell swallows SIGTERM'
+    )
+    configured = int(gunicorn_settings(wrapped)["workers"])
+    children = [p for p in procs if p["ppid"] == 1]
+    assert len(children) == configured and all(p["argv"] == init["argv"] for p in children), (
+        f"PID 1 should have gunicorn's {configured} workers (gunicorn.conf.py and WEB_CONCURRENCY) as children, "
+        f"has {children}"
+    )
+
+
+def test_processes_do_not_run_as_root(container):
+    procs = processes(container.get_wrapped_container())
+    as_root = [p["argv"] for p in procs if p["uid"] == 0]
+    assert not as_root, f"{as_root} run as root: keep USER 10001:10001 in the Dockerfile"
+
+
+# Try to append to every file of the app and to plant a new one, as the app's user; print what worked.
+TRY_WRITES = """
+import os
+for folder, _, files in os.walk("."):
+    for name in files:
+        try:
+            open(os.path.join(folder, name), "a").close()
+            print(os.path.join(folder, name), "writable")
+        except PermissionError:
+            pass
+try:
+    open("planted.py", "w").close()
+    print("planted.py writable")
+except PermissionError:
+    pass
+"""
+
+
+def test_app_user_cannot_change_the_app(container):
+    exit_code, output = container.get_wrapped_container().exec_run(["python", "-c", TRY_WRITES])
+    assert exit_code == 0, output.decode()
+    assert not output.strip(), (
+        f"the app's user can write {output.decode().split()[::2]}: leave the copied files owned by root (no --chown)"
+    )
+
+
+def test_container_becomes_healthy(container, contract):
+    try:
+        HealthcheckWaitStrategy().with_startup_timeout(STARTUP_TIMEOUT_S).with_poll_interval(0.2).wait_until_ready(
+            container
+        )
+    except RuntimeError as exc:
+        pytest.fail(f"Docker never called the container healthy ({exc}): keep the HEALTHCHECK in the Dockerfile")
+    response = requests.get(container.url(contract.health), timeout=5)
+    assert response.status_code == 200, f"{contract.health} answered {response.status_code}"
+
+
+def test_first_answer_comes_soon_after_start(app_container, contract, report):
+    """Time `docker run` to the first answer on the contract's first probe."""
+    probe = contract.probe
+    fresh = app_container().waiting_for(
+        HttpWaitStrategy(contract.port, probe.path).with_startup_timeout(STARTUP_TIMEOUT_S).with_poll_interval(0.05)
+    )
+    start = time.perf_counter()
+    with fresh:
+        report["start_to_first_200_s"] = round(time.perf_counter() - start, 2)
+        response = requests.get(fresh.url(probe.path), timeout=5)
+        assert probe.answered_by(response.status_code, response.text), (
+            f"{probe.path} answered {response.status_code} {response.text[:200]!r}, want {probe.status} with "
+            f"{probe.body!r} (layercake.toml)"
+        )

@@ -1,0 +1,164 @@
+"""Containers of the image and compose projects of the project's files, reachable at 127.0.0.1 only."""
+
+import json
+import os
+import re
+import subprocess
+import types
+from pathlib import Path
+
+import docker
+from testcontainers.compose import DockerCompose
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.wait_strategies import ExecWaitStrategy, LogMessageWaitStrategy
+
+from harness.project import Project
+
+# Lines that must never appear in the app's log, plain container or hardened compose stack, with the fix for each.
+LOG_NEVER = {
+    "WARNING: This is a development server": "the image must run gunicorn, never `python app.py`",
+    "Debugger is active": "the Werkzeug debugger must never run in the image",
+    "Reloader is on": "gunicorn --reload belongs in compose.dev.yaml, never in the image",
+    "Control server error": "gunicorn's control socket can't be created here: keep control_socket_disable = True",
+    "WORKER TIMEOUT": "a worker hung; check the memory and pids limits",
+    "No usable temporary directory": "Python found nowhere to write: keep the tmpfs on /tmp",
+    "Traceback": "something crashed",
+}
+
+
+class LoopbackContainer(DockerContainer):
+    """A DockerContainer of the app whose port is published on 127.0.0.1 only, never on 0.0.0.0."""
+
+    def __init__(self, image: str, app_port: int, **kwargs):
+        super().__init__(image, **kwargs)
+        self.app_port = app_port
+        self.ports[f"{app_port}/tcp"] = ("127.0.0.1", None)
+
+    def url(self, path: str = "/") -> str:
+        return f"http://{self.get_container_host_ip()}:{self.get_exposed_port(self.app_port)}{path}"
+
+    def log_has(self, pattern: str | re.Pattern, timeout: float = 5) -> bool:
+        """Wait until the log (stdout or stderr) matches pattern; say whether it did."""
+        strategy = LogMessageWaitStrategy(pattern).with_startup_timeout(timeout).with_poll_interval(0.05)
+        try:
+            strategy.wait_until_ready(self)
+        except TimeoutError:
+            return False
+        return True
+
+    def log_has_line(self, line: str, timeout: float = 5) -> bool:
+        """Wait until `line` is a whole line of the log; say whether it was."""
+        return self.log_has(re.compile(rf"^{re.escape(line)}$", re.MULTILINE), timeout)
+
+    def log_text(self) -> str:
+        """Return stdout and stderr together, as `docker logs` shows them."""
+        stdout, stderr = self.get_logs()
+        return stdout.decode(errors="replace") + stderr.decode(errors="replace")
+
+
+# The guide's `docker exec ... ps ux`, in Python, since the image may have no procps.
+PS = """
+import json, os
+procs = []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    if int(pid) == os.getpid():
+        continue
+    try:
+        status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status"))
+        argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\\0")
+    except OSError:
+        continue
+    procs.append({"pid": int(pid), "ppid": int(status["PPid"]), "uid": int(status["Uid"].split()[0]),
+                  "argv": [a.decode() for a in argv if a]})
+print(json.dumps(procs))
+"""
+
+
+def processes(container) -> list[dict]:
+    """List the processes in a running container (a docker SDK container): pid, ppid, uid, argv."""
+    exit_code, output = container.exec_run(["python", "-c", PS])
+    assert exit_code == 0, f"listing processes failed: {output.decode()}"
+    return json.loads(output)
+
+
+def workers(container) -> list[dict]:
+    """Return the gunicorn workers: the children of PID 1."""
+    return [p for p in processes(container) if p["ppid"] == 1]
+
+
+def gunicorn_settings(container) -> dict[str, str]:
+    """Return gunicorn's settings as it resolves them in the container: gunicorn.conf.py, the env and PID 1's argv."""
+    (init,) = [p for p in processes(container) if p["pid"] == 1]
+    names = [Path(arg).name for arg in init["argv"]]
+    argv = init["argv"][names.index("gunicorn") if "gunicorn" in names else 0 :]
+    exit_code, output = container.exec_run([*argv, "--print-config"])
+    assert exit_code == 0, f"`{' '.join(argv)} --print-config` failed in the container: {output.decode()[-1000:]}"
+    lines = (line.partition("=") for line in output.decode().splitlines())
+    return {name.strip(): value.strip() for name, _, value in lines}
+
+
+# True once a worker has accept()ed a connection from outside the container: such a socket has an inode in
+# /proc/net/tcp, while one still waiting in the listen backlog has inode 0. Health checks come from 127.0.0.1.
+ACCEPTED = (
+    "import sys\n"
+    "rows = [line.split() for line in open('/proc/net/tcp').readlines()[1:]]\n"
+    "sys.exit(not any(r[1].endswith(':{port:04X}') and r[3] == '01' and r[9] != '0'"
+    " and not r[2].startswith('0100007F') for r in rows))\n"
+)
+
+
+def wait_until_accepted(container, port: int, timeout: float = 5) -> None:
+    """Wait until a gunicorn worker has taken a client's connection (container: a docker SDK container)."""
+    check = ["python", "-c", ACCEPTED.format(port=port)]
+    strategy = ExecWaitStrategy(check).with_startup_timeout(timeout).with_poll_interval(0.1)
+    strategy.wait_until_ready(types.SimpleNamespace(exec=container.exec_run))
+
+
+class ComposeProject(DockerCompose):
+    """The project's compose file(s) under their own project name and port, so a user's own stack is untouched."""
+
+    def __init__(self, project: Project, name: str, port: int, context: Path | None = None, files=None):
+        super().__init__(context=context or project.root, compose_file_name=files, build=True, wait=True)
+        self.project = project
+        self.name = name
+        self.port = port
+
+    def environ(self) -> dict[str, str]:
+        return os.environ | {
+            "COMPOSE_PROJECT_NAME": self.name,
+            "PORT": str(self.port),
+            "BASE_IMAGE": self.project.base_image,
+            "IMAGE": f"{self.name}:test",
+        }
+
+    def _run_command(self, cmd, context=None):
+        result = subprocess.run(cmd, check=False, cwd=context or self.context, env=self.environ(), capture_output=True)
+        if result.returncode:
+            raise AssertionError(f"`{' '.join(cmd)}` failed:\n{result.stderr.decode()}")
+        return result
+
+    def compose(self, *args: str) -> str:
+        """Run a `docker compose` command of this project and return its output."""
+        return self._run_command([*self.compose_command_property, *args]).stdout.decode()
+
+    def config(self) -> dict:
+        """Return the configuration compose would run, resolved and validated (`docker compose config`)."""
+        return json.loads(self.compose("config", "--format", "json"))
+
+    def stop(self, down: bool = True) -> None:
+        """Remove the containers, network, volumes and the image that compose built (tagged with the project's name)."""
+        self.compose("down", "--volumes", "--rmi", "all")
+
+    def web(self, client: docker.DockerClient):
+        """Return the web service's container as a docker SDK container."""
+        return client.containers.get(self.get_container("web").ID)
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def get_container_host_ip(self) -> str:
+        """Make the project a target for testcontainers' HttpWaitStrategy: the app is at 127.0.0.1:port."""
+        return "127.0.0.1"
+
+    def get_exposed_port(self, port: int) -> int:
+        return self.port

@@ -1,0 +1,139 @@
+"""The app contract: what the generic checks need to know about the app, read from layercake.toml."""
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+FILE = "layercake.toml"
+
+
+class ContractError(Exception):
+    """layercake.toml is missing, malformed, or disagrees with the project; the message says which entry to fix."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    path: str
+    status: int
+    body: str
+    log: str | None = None
+
+    def answered_by(self, status: int, text: str) -> bool:
+        return status == self.status and self.body in text
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Change:
+    file: str
+    find: str
+    replace: str
+    probe: str
+
+    def apply(self, folder: Path) -> None:
+        """Make the visible change in a copy of the project; fail loudly if the contract no longer fits the file."""
+        path = folder / self.file
+        if not path.is_file():
+            raise ContractError(f"{FILE}: change.file {self.file!r} does not exist; name a file of your app")
+        text = path.read_text()
+        if text.count(self.find) != 1:
+            raise ContractError(
+                f"{FILE}: change.find {self.find!r} occurs {text.count(self.find)} times in {self.file}, "
+                "not once: name a text of the probe's answer that the file holds exactly once"
+            )
+        path.write_text(text.replace(self.find, self.replace))
+
+
+@dataclass(frozen=True)
+class Contract:
+    port: int
+    health: str
+    image_files: tuple[str, ...]
+    writable: tuple[str, ...]
+    probes: tuple[Probe, ...]
+    page: Page | None
+    change: Change
+
+    @property
+    def probe(self) -> Probe:
+        """The first probe: the one the checks ask when any answer of the app will do."""
+        return self.probes[0]
+
+    def probe_at(self, path: str) -> Probe:
+        (found,) = [probe for probe in self.probes if probe.path == path]
+        return found
+
+    def unlisted(self, files: set[str]) -> list[str]:
+        """Return the files (relative to /app) that no image_files pattern covers."""
+        return sorted(f for f in files if not any(fnmatch.fnmatch(f, pattern) for pattern in self.image_files))
+
+    def unmatched(self, files: set[str]) -> list[str]:
+        """Return the image_files patterns that match no file, i.e. what failed to reach the image."""
+        return [pattern for pattern in self.image_files if not fnmatch.filter(files, pattern)]
+
+
+def _require(table: dict, key: str, kind: type, where: str):
+    if key not in table:
+        raise ContractError(f"{FILE}: {where}{key} is missing")
+    value = table[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ContractError(f"{FILE}: {where}{key} should be a {kind.__name__}, is {value!r}")
+    return value
+
+
+def _path(table: dict, key: str, where: str) -> str:
+    value = _require(table, key, str, where)
+    if not value.startswith("/"):
+        raise ContractError(f"{FILE}: {where}{key} {value!r} should start with /")
+    return value
+
+
+def parse(data: dict) -> Contract:
+    probes = tuple(
+        Probe(
+            path=_path(item, "path", f"probes[{n}]."),
+            status=_require(item, "status", int, f"probes[{n}]."),
+            body=_require(item, "body", str, f"probes[{n}]."),
+            log=item.get("log"),
+        )
+        for n, item in enumerate(_require(data, "probes", list, ""))
+    )
+    if not probes:
+        raise ContractError(f"{FILE}: list at least one [[probes]] path that the app answers")
+    page = data.get("page")
+    change = _require(data, "change", dict, "")
+    contract = Contract(
+        port=_require(data, "port", int, ""),
+        health=_path(data, "health", ""),
+        image_files=tuple(_require(data, "image_files", list, "")),
+        writable=tuple(_require(data, "writable", list, "")),
+        probes=probes,
+        page=Page(_path(page, "path", "page."), tuple(_require(page, "texts", list, "page."))) if page else None,
+        change=Change(
+            file=_require(change, "file", str, "change."),
+            find=_require(change, "find", str, "change."),
+            replace=_require(change, "replace", str, "change."),
+            probe=_path(change, "probe", "change."),
+        ),
+    )
+    if contract.change.probe not in {probe.path for probe in probes}:
+        raise ContractError(f"{FILE}: change.probe {contract.change.probe!r} is not one of the [[probes]] paths")
+    if contract.change.find not in contract.probe_at(contract.change.probe).body:
+        raise ContractError(f"{FILE}: change.find should be part of the body its probe {contract.change.probe} expects")
+    return contract
+
+
+def load(root: Path) -> Contract:
+    path = root / FILE
+    if not path.is_file():
+        raise ContractError(f"{FILE} is missing from {root}: copy the template's and describe your app in it")
+    try:
+        return parse(tomllib.loads(path.read_text()))
+    except tomllib.TOMLDecodeError as exc:
+        raise ContractError(f"{FILE} is not valid TOML: {exc}") from None

@@ -1,0 +1,160 @@
+"""The pytest plugin: typed fixtures for the project, its contract, its image, its containers and its compose stack.
+
+Load it from the project's root conftest.py with `pytest_plugins = ["harness.plugin"]`.
+"""
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from testcontainers.core.image import DockerImage
+from testcontainers.core.wait_strategies import HttpWaitStrategy
+
+from harness import report as figures
+from harness.budgets import STARTUP_TIMEOUT_S
+from harness.build import Build, build
+from harness.containers import ComposeProject, LoopbackContainer
+from harness.contract import Contract, ContractError
+from harness.http import free_port
+from harness.project import Project
+
+
+def give_up(message: str):
+    """Fail the tests that need Docker with one sentence, not a stack of docker-py errors."""
+    raise pytest.fail.Exception(message, pytrace=False) from None
+
+
+def pytest_configure(config):
+    config.stash[figures.FIGURES] = {}
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Print the figures the tests measured, and keep them in build/report.json."""
+    measured = config.stash[figures.FIGURES]
+    if measured:
+        project = Project(config.rootpath)
+        figures.write(terminalreporter, measured, project.base_image, config.rootpath / "build" / "report.json")
+
+
+@pytest.fixture(scope="session")
+def report(request) -> dict:
+    """The figures for the end-of-run report: a test stores what it measured, rounded."""
+    return request.config.stash[figures.FIGURES]
+
+
+@pytest.fixture(scope="session")
+def project(request) -> Project:
+    """The project under test: the folder of pytest's rootdir (where pyproject.toml is)."""
+    return Project(request.config.rootpath)
+
+
+@pytest.fixture(scope="session")
+def contract(project) -> Contract:
+    """The app contract (layercake.toml); a broken one fails every check with the entry to fix."""
+    try:
+        return project.contract
+    except ContractError as exc:
+        give_up(str(exc))
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        give_up(f"No Docker engine answered ({exc}): start Docker so that `docker info` works, then run again.")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client, project) -> docker.models.images.Image:
+    try:
+        return docker_client.images.get(project.base_image)
+    except docker.errors.ImageNotFound:
+        pass
+    try:
+        return docker_client.images.pull(project.base_image)
+    except docker.errors.APIError as exc:
+        give_up(
+            f"Base image {project.base_image} is not here and can't be pulled ({exc.explanation}): "
+            "set BASE_IMAGE to a mirrored or local Python image (see README), then run again."
+        )
+
+
+@pytest.fixture(scope="session")
+def image(base_image, project, contract) -> Iterator[DockerImage]:
+    """The project's image, built once per session from the working tree with BASE_IMAGE."""
+    with DockerImage(
+        path=project.root, tag=f"layercake-test:{uuid.uuid4().hex[:8]}", buildargs={"BASE_IMAGE": project.base_image}
+    ) as built:
+        yield built
+
+
+@pytest.fixture(scope="session")
+def image_attrs(image, docker_client) -> dict:
+    return docker_client.images.get(str(image)).attrs
+
+
+@pytest.fixture(scope="session")
+def app_container(image, contract) -> Callable[..., LoopbackContainer]:
+    """Return a factory of containers of the image, configured but not started: use them in `with`."""
+
+    def configure(**env: str) -> LoopbackContainer:
+        health = HttpWaitStrategy(contract.port, contract.health).with_startup_timeout(STARTUP_TIMEOUT_S)
+        return LoopbackContainer(str(image), contract.port).with_envs(**env).waiting_for(health)
+
+    return configure
+
+
+@pytest.fixture(scope="module")
+def container(app_container) -> Iterator[LoopbackContainer]:
+    """One running container of the image per test module, healthy before the first test."""
+    with app_container() as running:
+        yield running
+
+
+@pytest.fixture
+def project_copy(tmp_path, project) -> Path:
+    """A temp copy of the project, for a test that edits or plants files before building."""
+    return project.copy(tmp_path / "project")
+
+
+@pytest.fixture
+def builder(base_image, docker_client, project) -> Iterator[Callable[..., Build]]:
+    """Return a function that builds a folder (a temp copy of the project) and removes the images afterwards."""
+    tags = []
+
+    def build_copy(path: Path, nocache: bool = False) -> Build:
+        tags.append(f"layercake-test-copy:{uuid.uuid4().hex[:8]}")
+        return build(docker_client, path, tags[-1], project.base_image, nocache=nocache)
+
+    yield build_copy
+    for tag in reversed(tags):
+        docker_client.images.remove(tag, force=True)
+
+
+@pytest.fixture(scope="session")
+def compose_project(project, base_image) -> Callable[..., ComposeProject]:
+    """Return a factory of compose projects (a unique name and a free port): use them in `with`."""
+
+    def configure(context: Path | None = None, files: list[str] | None = None) -> ComposeProject:
+        return ComposeProject(project, f"layercake-test-{uuid.uuid4().hex[:8]}", free_port(), context, files)
+
+    return configure
+
+
+@pytest.fixture(scope="session")
+def stack(compose_project) -> Iterator[ComposeProject]:
+    """The project's docker-compose.yml, up and healthy (`up --build --wait`), under a project name of its own."""
+    with compose_project() as running:
+        yield running
+
+
+@pytest.fixture
+def web(stack, docker_client):
+    """The compose stack's web container, as a docker SDK container."""
+    return stack.web(docker_client)

@@ -1,0 +1,53 @@
+"""The project under test: its folder, its contract and the base image it builds from."""
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import pytest
+
+from harness import contract
+
+# What a temp copy of the project leaves behind: the host's own clutter, not part of the template.
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache")
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @cached_property
+    def contract(self) -> contract.Contract:
+        return contract.load(self.root)
+
+    @property
+    def dockerfile(self) -> str:
+        return (self.root / "Dockerfile").read_text()
+
+    @property
+    def default_base_image(self) -> str:
+        """The Dockerfile's pinned `ARG BASE_IMAGE=` default."""
+        found = re.search(r"^ARG BASE_IMAGE=(\S+)$", self.dockerfile, re.MULTILINE)
+        if not found:
+            raise contract.ContractError("the Dockerfile has no `ARG BASE_IMAGE=<pinned tag>` line to build FROM")
+        return found[1]
+
+    @property
+    def base_image(self) -> str:
+        """BASE_IMAGE from the environment (a mirror or an offline base), else the Dockerfile's default."""
+        return os.environ.get("BASE_IMAGE") or self.default_base_image
+
+    def part(self, relative: str, why: str) -> Path:
+        """Return an optional part of the project (docs, manifests, examples); skip the test, saying why, if gone."""
+        path = self.root / relative
+        if not path.exists():
+            pytest.skip(f"{relative} is not here: {why}")
+        return path
+
+    def copy(self, dest: Path) -> Path:
+        """Copy the project into dest, as a fresh clone would have it, and return dest."""
+        shutil.copytree(self.root, dest, ignore=NOT_COPIED)
+        return dest

@@ -1,0 +1,43 @@
+"""layercake.toml parses, and a contract that no longer fits the app fails with the entry to fix."""
+
+import tomllib
+
+import pytest
+
+from harness.contract import ContractError, load, parse
+
+
+@pytest.fixture
+def data(project) -> dict:
+    return tomllib.loads((project.root / "layercake.toml").read_text())
+
+
+def test_contract_of_this_project_loads(project):
+    contract = load(project.root)
+    assert contract.probes and contract.change.probe in {probe.path for probe in contract.probes}
+
+
+def test_change_that_no_longer_fits_the_file_is_an_error(project, data, tmp_path):
+    data["change"]["find"] = "a text the app never had"
+    data["probes"][0]["body"] = "a text the app never had"
+    contract = parse(data)
+    copy = project.copy(tmp_path / "project")
+    with pytest.raises(ContractError, match="occurs 0 times"):
+        contract.change.apply(copy)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d.pop("port"), "port is missing"),
+        (lambda d: d.update(health="healthz"), "should start with /"),
+        (lambda d: d.update(probes=[]), "at least one"),
+        (lambda d: d["change"].update(probe="/elsewhere"), "not one of the"),
+        (lambda d: d["probes"][0].update(status="200"), "should be a int"),
+    ],
+    ids=["no port", "relative health path", "no probe", "change of an unknown probe", "status as text"],
+)
+def test_malformed_contract_names_the_entry(data, edit, message):
+    edit(data)
+    with pytest.raises(ContractError, match=message):
+        parse(data)

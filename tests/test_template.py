@@ -1,0 +1,141 @@
+"""The template holds for another app: examples/notes swapped into a copy as "Make it yours" says, the harness run
+there is green, and each breakage of that copy is caught by the check that names it."""
+
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from harness.budgets import TEMPLATE_RUN_MAX_S
+
+pytestmark = [pytest.mark.docker, pytest.mark.template]
+
+# The project's own parts, which a user deletes: the checks of what is left must not care.
+PROJECT_PARTS = ["README.ru.md", "bench", "deploy", ".github", ".ci", "examples"]
+# The guide's app, which the user's app replaces.
+GUIDE_APP = ["app.py", "static", "tests/test_app.py", "layercake.toml", "README.md"]
+# The harness's slow load test is left out of the copy's run: it proves nothing about the app's shape.
+MARKERS = "not slow"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace old by new in path, as a user following the README would; fail if the template moved on."""
+    text = path.read_text()
+    assert text.count(old) == 1, f"{path.name} no longer holds {old!r} once: update 'Make it yours' and this test"
+    path.write_text(text.replace(old, new))
+
+
+def swap_in(project, example: Path, dest: Path) -> Path:
+    """Copy the template, delete the project's own parts, and swap the example app in, as the README's steps say."""
+    copy = project.copy(dest)
+    for name in PROJECT_PARTS + GUIDE_APP:
+        target = copy / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    shutil.copytree(example, copy, dirs_exist_ok=True)
+    # A different port: the contract (copied above), ENV PORT in the Dockerfile, the target in the override.
+    edit(copy / "Dockerfile", "ENV PORT=5000", "ENV PORT=8000")
+    edit(copy / "docker-compose.override.yml", ':5000"', ':8000"')
+    # A folder the app writes to: made in the image for the app's user, and a volume on it in compose.
+    edit(
+        copy / "Dockerfile",
+        "\nCOPY requirements.txt .\n",
+        "\nRUN mkdir /data && chown 10001:10001 /data\n\nCOPY requirements.txt .\n",
+    )
+    edit(
+        copy / "docker-compose.yml",
+        "        target: /tmp\n",
+        "        target: /tmp\n      - type: volume\n        source: data\n        target: /data\n",
+    )
+    with (copy / "docker-compose.yml").open("a") as compose:
+        compose.write("\nvolumes:\n  data:\n")
+    return copy
+
+
+def run_harness(project, folder: Path, *args: str) -> dict[str, str]:
+    """Run pytest in folder (its own conftest loads its own harness); return test id -> passed, failed or skipped."""
+    junit = folder / "build" / "junit.xml"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", "-q", *args],
+        check=False,
+        cwd=folder,
+        env=os.environ | {"BASE_IMAGE": project.base_image},
+        capture_output=True,
+        text=True,
+        timeout=TEMPLATE_RUN_MAX_S,
+    )
+    if not junit.exists():
+        pytest.fail(f"pytest did not run in the copy (exit {result.returncode}):\n{result.stdout[-3000:]}")
+    outcomes = {}
+    for case in ET.parse(junit).iter("testcase"):
+        kinds = {child.tag for child in case} & {"failure", "error", "skipped"}
+        outcome = "failed" if kinds & {"failure", "error"} else "skipped" if kinds else "passed"
+        outcomes[f"{case.get('classname')}::{case.get('name')}"] = outcome
+    outcomes["_output"] = result.stdout
+    return outcomes
+
+
+@pytest.fixture(scope="module")
+def example(project) -> Path:
+    return project.part("examples/notes", "the second app belongs to the template's own checks")
+
+
+@pytest.fixture(scope="module")
+def second_app(project, example, tmp_path_factory) -> Path:
+    return swap_in(project, example, tmp_path_factory.mktemp("second-app") / "notes")
+
+
+def test_second_app_passes_every_generic_proof(project, second_app, report):
+    outcomes = run_harness(project, second_app, "-m", MARKERS)
+    output = outcomes.pop("_output")
+    failed = sorted(name for name, outcome in outcomes.items() if outcome == "failed")
+    passed = [name for name, outcome in outcomes.items() if outcome == "passed" and name.startswith("harness.")]
+    report["second_app"] = {
+        "passed": sum(o == "passed" for o in outcomes.values()),
+        "skipped": sum(o == "skipped" for o in outcomes.values()),
+        "failed": len(failed),
+    }
+    assert not failed, f"with examples/notes swapped in, these checks fail: {failed}\n{output[-4000:]}"
+    assert len(passed) > 50, f"only {len(passed)} harness checks passed in the copy:\n{output[-2000:]}"
+    for module in ("test_layers", "test_context", "test_process", "test_signals", "test_compose", "test_swarm"):
+        assert any(f".{module}::" in name for name in passed), f"no check of {module} passed in the copy"
+
+
+def drop_user(copy: Path) -> None:
+    edit(copy / "Dockerfile", "\nUSER 10001:10001\n", "\n")
+
+
+def copy_source_first(copy: Path) -> None:
+    edit(copy / "Dockerfile", "\nCOPY requirements.txt .\n", "\nCOPY . .\n")
+
+
+def drop_data_volume(copy: Path) -> None:
+    edit(copy / "docker-compose.yml", "      - type: volume\n        source: data\n        target: /data\n", "")
+
+
+# name -> (the breakage, the check that must go red)
+BREAKAGES = {
+    "root user": (drop_user, "harness/checks/test_process.py::test_processes_do_not_run_as_root"),
+    "source copied before the install": (
+        copy_source_first,
+        "harness/checks/test_layers.py::test_code_change_reuses_the_dependency_layer",
+    ),
+    "no volume on the writable folder": (
+        drop_data_volume,
+        "harness/checks/test_compose.py::test_stack_root_filesystem_is_read_only_but_writable_paths_work",
+    ),
+}
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES)
+def test_breakage_of_the_second_app_is_caught(project, second_app, tmp_path, breakage):
+    broken = tmp_path / "broken"
+    shutil.copytree(second_app, broken)
+    spoil, check = BREAKAGES[breakage]
+    spoil(broken)
+    outcomes = run_harness(project, broken, check)
+    output = outcomes.pop("_output")
+    assert list(outcomes.values()) == ["failed"], f"{check} did not catch '{breakage}': {outcomes}\n{output[-3000:]}"
