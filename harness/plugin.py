@@ -100,8 +100,14 @@ def image_attrs(image, docker_client) -> dict:
 
 
 @pytest.fixture(scope="session")
-def app_container(image, contract) -> Callable[..., LoopbackContainer]:
+def app_container(image, image_attrs, contract) -> Callable[..., LoopbackContainer]:
     """Return a factory of containers of the image, configured but not started: use them in `with`."""
+    exposed = sorted(image_attrs["Config"].get("ExposedPorts") or {})
+    if f"{contract.port}/tcp" not in exposed:
+        give_up(
+            f"The image exposes {exposed} but layercake.toml says port {contract.port}, so no container of it would "
+            "ever answer: make ENV PORT in the Dockerfile and port in layercake.toml agree."
+        )
 
     def configure(**env: str) -> LoopbackContainer:
         health = HttpWaitStrategy(contract.port, contract.health).with_startup_timeout(STARTUP_TIMEOUT_S)
