@@ -54,3 +54,16 @@ BODY_LIMIT_MAX_BYTES = 10 * MB
 # The harness's run on a copy of the template (tests/test_template.py) takes about two minutes here; one that has not
 # ended by then hangs.
 TEMPLATE_RUN_MAX_S = 900
+# Runtime ceilings (CIS 5.11, 5.29): the app idles near 50 MB and stays under 60 MB under load (the run's report); a
+# leak or a fork bomb must stop at the container long before it hurts the host.
+MEMORY_LIMIT_MAX_BYTES = 512 * 2**20
+# 2 workers of 4 threads, the master and a health check use about 15 tasks.
+PIDS_LIMIT_MAX = 128
+# gthread workers on CPU-bound Python: more than two processes per CPU of the limit only wait for it (CIS 5.12).
+WORKERS_PER_CPU_MAX = 2
+# The master owns the listening socket, so while it replaces a killed worker a client waits; none should fail.
+WORKER_KILL_FAILED_MAX = 0
+# The unhealthy control runs the image's check every second, 3 times, instead of compose's slower timings: the same
+# check, so it proves the check can fail, in seconds.
+HEALTH_CONTROL_INTERVAL_S = 1
+HEALTH_CONTROL_RETRIES = 3

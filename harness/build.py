@@ -9,6 +9,8 @@ from pathlib import Path
 import docker
 from docker.utils.build import tar
 
+from harness.containers import LABELS
+
 
 def context_tar(path: Path) -> bytes:
     """Return the build context exactly as the docker SDK sends it: the folder as a tar, minus .dockerignore."""
@@ -64,7 +66,9 @@ def build(client: docker.DockerClient, path: Path, tag: str, base: str, nocache:
         tag=tag,
         buildargs={"BASE_IMAGE": base},
         nocache=nocache,
-        rm=True,
+        labels=LABELS,
+        # A failed build leaves no intermediate container behind.
+        forcerm=True,
         decode=True,
     )
     log = ""

@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import types
+import uuid
 from pathlib import Path
 
 import docker
@@ -13,6 +14,29 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import ExecWaitStrategy, LogMessageWaitStrategy
 
 from harness.project import Project
+
+# Every container, image, network and volume of this run carries RUN in its name or in the LABEL label, so the
+# session's sweep finds whatever a test left behind.
+RUN = uuid.uuid4().hex[:8]
+LABEL = "layercake.test.run"
+LABELS = {LABEL: RUN}
+# What compose may see of the caller's environment: where Docker is, and nothing of the app (no FLASK_*, no .env).
+PASSED_THROUGH = (
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "DOCKER_HOST",
+    "DOCKER_CONFIG",
+    "DOCKER_CONTEXT",
+    "DOCKER_CERT_PATH",
+    "DOCKER_TLS_VERIFY",
+)
+
+
+def run_name(kind: str) -> str:
+    """Return a unique name for a resource of this run: layercake-<kind>-<run>-<n>."""
+    return f"layercake-{kind}-{RUN}-{uuid.uuid4().hex[:6]}"
+
 
 # Lines that must never appear in the app's log, plain container or hardened compose stack, with the fix for each.
 LOG_NEVER = {
@@ -33,6 +57,11 @@ class LoopbackContainer(DockerContainer):
         super().__init__(image, **kwargs)
         self.app_port = app_port
         self.ports[f"{app_port}/tcp"] = ("127.0.0.1", None)
+        self.with_kwargs(labels=LABELS)
+
+    def with_kwargs(self, **kwargs):
+        """Add to the keyword arguments of the container's creation (testcontainers' own replaces them)."""
+        return super().with_kwargs(**(getattr(self, "_kwargs", {}) | kwargs))
 
     def url(self, path: str = "/") -> str:
         return f"http://{self.get_container_host_ip()}:{self.get_exposed_port(self.app_port)}{path}"
@@ -117,19 +146,25 @@ def wait_until_accepted(container, port: int, timeout: float = 5) -> None:
 class ComposeProject(DockerCompose):
     """The project's compose file(s) under their own project name and port, so a user's own stack is untouched."""
 
-    def __init__(self, project: Project, name: str, port: int, context: Path | None = None, files=None):
-        super().__init__(context=context or project.root, compose_file_name=files, build=True, wait=True)
+    def __init__(self, project: Project, name: str, port: int, context: Path | None = None, files=None, env=None):
+        # An empty env file instead of the folder's .env: the tests run what the files say, not a user's settings.
+        super().__init__(
+            context=context or project.root, compose_file_name=files, build=True, wait=True, env_file=os.devnull
+        )
         self.project = project
         self.name = name
         self.port = port
+        self.env = env or {}
 
     def environ(self) -> dict[str, str]:
-        return os.environ | {
+        """The environment compose runs in: Docker's settings from the caller, the test's own, and nothing else."""
+        settings = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ} | {
             "COMPOSE_PROJECT_NAME": self.name,
             "PORT": str(self.port),
             "BASE_IMAGE": self.project.base_image,
             "IMAGE": f"{self.name}:test",
         }
+        return {name: value for name, value in (settings | self.env).items() if value is not None}
 
     def _run_command(self, cmd, context=None):
         result = subprocess.run(cmd, check=False, cwd=context or self.context, env=self.environ(), capture_output=True)

@@ -3,7 +3,6 @@
 Load it from the project's root conftest.py with `pytest_plugins = ["harness.plugin"]`.
 """
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,9 +12,10 @@ from testcontainers.core.image import DockerImage
 from testcontainers.core.wait_strategies import HttpWaitStrategy
 
 from harness import report as figures
+from harness import sweep
 from harness.budgets import STARTUP_TIMEOUT_S
 from harness.build import Build, build
-from harness.containers import ComposeProject, LoopbackContainer
+from harness.containers import LABELS, ComposeProject, LoopbackContainer, run_name
 from harness.contract import Contract, ContractError
 from harness.http import free_port
 from harness.project import Project
@@ -36,6 +36,24 @@ def pytest_terminal_summary(terminalreporter, config):
     if measured:
         project = Project(config.rootpath)
         figures.write(terminalreporter, measured, project.base_image, config.rootpath / "build" / "report.json")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """After the last test, remove whatever of this run is still there, and fail the run if anything was."""
+    yield
+    try:
+        client = docker.from_env()
+        found = sweep.leftovers(client)
+    except docker.errors.DockerException:
+        return  # no engine, so no test made anything
+    sweep.remove(found)
+    left = {
+        kind: [r.name if hasattr(r, "name") else r.tags or r.short_id for r in items] for kind, items in found.items()
+    }
+    left = {kind: names for kind, names in left.items() if names}
+    if left:
+        pytest.fail(f"the tests left {left} behind (removed now): a fixture must remove what it creates", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -88,8 +106,13 @@ def base_image(docker_client, project) -> docker.models.images.Image:
 @pytest.fixture(scope="session")
 def image(base_image, project, contract) -> Iterator[DockerImage]:
     """The project's image, built once per session from the working tree with BASE_IMAGE."""
+    # forcerm: a failed build leaves no intermediate container behind.
     with DockerImage(
-        path=project.root, tag=f"layercake-test:{uuid.uuid4().hex[:8]}", buildargs={"BASE_IMAGE": project.base_image}
+        path=project.root,
+        tag=f"{run_name('test')}:image",
+        buildargs={"BASE_IMAGE": project.base_image},
+        labels=LABELS,
+        forcerm=True,
     ) as built:
         yield built
 
@@ -135,7 +158,7 @@ def builder(base_image, docker_client, project) -> Iterator[Callable[..., Build]
     tags = []
 
     def build_copy(path: Path, nocache: bool = False) -> Build:
-        tags.append(f"layercake-test-copy:{uuid.uuid4().hex[:8]}")
+        tags.append(f"{run_name('test')}:copy")
         return build(docker_client, path, tags[-1], project.base_image, nocache=nocache)
 
     yield build_copy
@@ -147,8 +170,8 @@ def builder(base_image, docker_client, project) -> Iterator[Callable[..., Build]
 def compose_project(project, base_image) -> Callable[..., ComposeProject]:
     """Return a factory of compose projects (a unique name and a free port): use them in `with`."""
 
-    def configure(context: Path | None = None, files: list[str] | None = None) -> ComposeProject:
-        return ComposeProject(project, f"layercake-test-{uuid.uuid4().hex[:8]}", free_port(), context, files)
+    def configure(context: Path | None = None, files: list[str] | None = None, env=None) -> ComposeProject:
+        return ComposeProject(project, run_name("test"), free_port(), context, files, env)
 
     return configure
 

@@ -2,6 +2,10 @@
 
 import pytest
 
+from harness import runtime
+from harness.budgets import MEMORY_LIMIT_MAX_BYTES, PIDS_LIMIT_MAX, WORKERS_PER_CPU_MAX
+from harness.containers import gunicorn_settings
+
 pytestmark = pytest.mark.docker
 
 
@@ -36,7 +40,22 @@ def test_cis_5_4_all_capabilities_are_dropped(web):
 
 
 def test_cis_5_11_memory_is_limited(web):
-    assert web.attrs["HostConfig"]["Memory"] > 0, "no memory limit: keep deploy.resources.limits.memory"
+    memory = web.attrs["HostConfig"]["Memory"]
+    assert memory > 0, "no memory limit: keep deploy.resources.limits.memory"
+    assert memory <= MEMORY_LIMIT_MAX_BYTES, (
+        f"the memory limit is {memory / 2**20:.0f} MiB, over the budget of {MEMORY_LIMIT_MAX_BYTES / 2**20:.0f} MiB: "
+        "lower deploy.resources.limits.memory, or raise the budget in harness/budgets.py and say why"
+    )
+
+
+def test_cis_5_12_cpu_is_limited_and_workers_match(web):
+    cpus = runtime.from_docker(web.attrs).cpus
+    assert cpus > 0, "no CPU limit: set deploy.resources.limits.cpus, and WEB_CONCURRENCY to match"
+    workers = int(gunicorn_settings(web)["workers"])
+    assert workers <= cpus * WORKERS_PER_CPU_MAX, (
+        f"gunicorn runs {workers} workers on a limit of {cpus:g} CPUs: set WEB_CONCURRENCY to at most "
+        f"{WORKERS_PER_CPU_MAX} per CPU, since gunicorn can't see the limit"
+    )
 
 
 def test_cis_5_13_root_filesystem_is_read_only(web):
@@ -63,4 +82,12 @@ def test_cis_5_26_no_new_privileges(web):
 
 
 def test_cis_5_29_pids_are_limited(web):
-    assert (web.attrs["HostConfig"]["PidsLimit"] or 0) > 0, "no pids limit: keep deploy.resources.limits.pids"
+    pids = web.attrs["HostConfig"]["PidsLimit"] or 0
+    assert pids > 0, "no pids limit: keep deploy.resources.limits.pids"
+    assert pids <= PIDS_LIMIT_MAX, f"the pids limit is {pids}, over the budget of {PIDS_LIMIT_MAX}: lower it"
+
+
+@pytest.mark.parametrize("rule", runtime.RULES)
+def test_cis_runtime_rule_holds_under_compose(web, rule):
+    check, fix = runtime.RULES[rule]
+    assert check(runtime.from_docker(web.attrs)), f"the compose container breaks CIS {rule}: {fix}"

@@ -1,9 +1,14 @@
 """`docker compose up` end to end: the project's own compose file, hardened, healthy, and at 127.0.0.1 only."""
 
+import time
+
 import pytest
 import requests
 
-from harness.containers import LOG_NEVER
+from harness.budgets import STOP_RATIO_MAX
+from harness.containers import LOG_NEVER, ComposeProject
+
+DEV_FILES = ["docker-compose.yml", "docker-compose.override.yml", "compose.dev.yaml"]
 
 pytestmark = pytest.mark.docker
 
@@ -62,6 +67,40 @@ def test_stack_log_never_shows(stack, contract, line):
     assert line not in stdout + stderr, f"the compose log shows {line!r}: {LOG_NEVER[line]}"
 
 
+def graceful_exit(docker_client, container_id: str, since: float) -> int | None:
+    """Return the exit code of the container's `die` event after since, or None if it never died."""
+    for event in docker_client.events(
+        since=int(since) - 1,
+        until=int(time.time()) + 1,
+        filters={"container": container_id, "event": "die"},
+        decode=True,
+    ):
+        return int(event["Actor"]["Attributes"]["exitCode"])
+    return None
+
+
+@pytest.mark.parametrize("command", ["stop", "down"])
+def test_compose_stop_and_down_are_graceful(docker_client, compose_project, contract, command, report):
+    with compose_project() as project:
+        web = project.web(docker_client)
+        grace = web.attrs["Config"].get("StopTimeout")
+        signal = web.attrs["Config"].get("StopSignal") or "SIGTERM"
+        since = time.time()
+        start = time.perf_counter()
+        project.compose(command, *(["--volumes"] if command == "down" else []))
+        seconds = time.perf_counter() - start
+        exit_code = graceful_exit(docker_client, web.id, since)
+    report[f"compose_{command}_s"] = round(seconds, 2)
+    assert grace and signal in ("SIGTERM", "15"), (
+        f"compose stops the app with {signal} after {grace} s: keep stop_grace_period in docker-compose.yml and no "
+        "stop_signal other than SIGTERM, which gunicorn drains on"
+    )
+    assert exit_code == 0, f"`docker compose {command}` ended the app with exit code {exit_code} (137 is SIGKILL)"
+    assert seconds <= grace * STOP_RATIO_MAX, (
+        f"`docker compose {command}` took {seconds:.1f} s of the {grace} s grace period: PID 1 must handle SIGTERM"
+    )
+
+
 def test_compose_down_leaves_nothing(docker_client, compose_project, contract):
     with compose_project() as project:
         assert requests.get(project.url(contract.health), timeout=5).ok
@@ -72,3 +111,31 @@ def test_compose_down_leaves_nothing(docker_client, compose_project, contract):
     )
     volumes = docker_client.volumes.list(filters=label)
     assert not containers and not networks and not volumes, f"compose down left {containers} {networks} {volumes}"
+
+
+def test_default_image_tag_is_never_latest(project, contract):
+    image = ComposeProject(project, "layercake-config", contract.port, env={"IMAGE": None}).config()["services"]["web"][
+        "image"
+    ]
+    name, _, tag = image.rpartition(":")
+    assert name and tag and tag != "latest", (
+        f"with IMAGE unset, compose tags the image {image!r}: give ${{IMAGE:-...}} a default tag other than latest"
+    )
+
+
+def test_dev_overlay_keeps_a_user_and_loopback(project, contract):
+    web = ComposeProject(project, "layercake-config", contract.port, files=DEV_FILES).config()["services"]["web"]
+    user = str(web.get("user", ""))
+    assert user.split(":")[0] not in ("", "0", "root"), f"the dev overlay runs as {user!r}: keep a non-root user"
+    hosts = {port.get("host_ip") for port in web.get("ports") or []}
+    assert hosts == {"127.0.0.1"}, f"the dev stack publishes on {hosts}: keep the port on 127.0.0.1"
+
+
+def test_compose_ignores_the_callers_settings(project_copy, project, contract):
+    """The tests run what the files say: a user's .env and FLASK_* variables in the shell reach no test's stack."""
+    (project_copy / ".env").write_text("FLASK_MAX_CONTENT_LENGTH=5000000\nWEB_CONCURRENCY=9\n")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FLASK_SECRET_KEY", "from-the-shell")
+        web = ComposeProject(project, "layercake-config", contract.port, context=project_copy).config()
+    passed = {k: v for k, v in (web["services"]["web"].get("environment") or {}).items() if v is not None}
+    assert not passed, f"compose passed {passed} from the caller's .env or shell into the test stack"

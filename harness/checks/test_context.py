@@ -2,12 +2,12 @@
 
 import io
 import tarfile
-import uuid
 
 import pytest
 
 from harness.budgets import CONTEXT_MAX_BYTES, MB
 from harness.build import build
+from harness.containers import LABELS, run_name
 
 pytestmark = pytest.mark.docker
 
@@ -30,6 +30,22 @@ CLUTTER = {
     "tests/test_extra.py": "def test_nothing():\n    pass\n",
     "node_modules/left-pad/index.js": "module.exports = 1;\n",
 }
+# Credentials and local data that users' folders really hold; each must stay out of the image.
+CREDENTIALS = {
+    ".env.production": "DATABASE_URL=postgres://app:hunter2@db/app\n",
+    "server.key": "-----BEGIN PRIVATE KEY-----\nfake\n-----END PRIVATE KEY-----\n",
+    "id_ed25519": "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n",
+    "cert.p12": "fake PKCS#12",
+    "cert.pfx": "fake PKCS#12",
+    ".netrc": "machine example.org login me password hunter2\n",
+    ".pypirc": "[pypi]\npassword = hunter2\n",
+    ".aws/credentials": f"[default]\naws_access_key_id = {FAKE_SECRET}\n",
+    "db.sqlite": "SQLite format 3",
+    "db.sqlite3": "SQLite format 3",
+    "instance/config.py": "SECRET_KEY = 'hunter2'\n",
+    "env/bin/python": "#!/bin/sh\n",
+    "build/lib/app.py": "stale build output\n",
+}
 # What must not reach /app, each a file or a whole folder.
 LEFT_OUT = [
     ".git",
@@ -48,18 +64,48 @@ LEFT_OUT = [
 NESTED_SOURCE = "sub/keep.py"
 
 
+def secret_patterns(dockerignore: str) -> list[str]:
+    """Return the patterns of .dockerignore's secrets section: from its "# Secrets" comment to the next blank line."""
+    lines = dockerignore.splitlines()
+    starts = [n for n, line in enumerate(lines) if line.startswith("#") and "secret" in line.lower()]
+    assert starts, ".dockerignore has no section whose comment names secrets: keep a `# Secrets ...` section"
+    section = []
+    for line in lines[starts[0] + 1 :]:
+        if not line.strip():
+            break
+        section.append(line.strip())
+    return section
+
+
+def planted_for(pattern: str) -> list[str]:
+    """Return files that a pattern should keep out: at the top and, for a `**/` pattern, one folder down."""
+    name = pattern.removeprefix("**/").replace("*", "planted")
+    return [name, f"sub/{name}"] if pattern.startswith("**/") else [name]
+
+
 @pytest.fixture(scope="module")
-def cluttered_build(tmp_path_factory, base_image, docker_client, project):
+def planted(project) -> dict[str, str]:
+    """Every file the cluttered folder gets: the clutter, the credentials, and one per secret pattern."""
+    files = dict(CLUTTER) | CREDENTIALS
+    for pattern in secret_patterns((project.root / ".dockerignore").read_text()):
+        for name in planted_for(pattern):
+            if not any(path == name or path.startswith(f"{name}/") for path in files):
+                files[name] = "planted secret\n"  # a folder pattern (.aws) is already planted as a folder
+    return files
+
+
+@pytest.fixture(scope="module")
+def cluttered_build(tmp_path_factory, base_image, docker_client, project, planted):
     """Build a temp copy of the project with a working folder's clutter planted in it."""
     folder = project.copy(tmp_path_factory.mktemp("cluttered") / "project")
-    for name, text in CLUTTER.items():
+    for name, text in planted.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if text is None:
             path.write_bytes(b"\0" * (20 * MB))
         else:
             path.write_text(text)
-    built = build(docker_client, folder, f"layercake-test-cluttered:{uuid.uuid4().hex[:8]}", project.base_image)
+    built = build(docker_client, folder, f"{run_name('test')}:cluttered", project.base_image)
     yield built
     docker_client.images.remove(built.image.id, force=True)
 
@@ -68,7 +114,7 @@ def cluttered_build(tmp_path_factory, base_image, docker_client, project):
 def app_files(cluttered_build, docker_client) -> set[str]:
     """List the files under the image's WORKDIR in a container of the cluttered build, from its own filesystem."""
     workdir = cluttered_build.image.attrs["Config"]["WorkingDir"]
-    container = docker_client.containers.create(cluttered_build.image.id)
+    container = docker_client.containers.create(cluttered_build.image.id, labels=LABELS)
     try:
         stream, _ = container.get_archive(workdir)
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
@@ -91,6 +137,14 @@ def test_context_sent_is_small(cluttered_build, report):
 def test_clutter_stays_out_of_the_image(app_files, name):
     leaked = sorted(path for path in app_files if path == name or path.startswith(f"{name}/"))
     assert not leaked, f"{name} from the working folder reached the image as {leaked}: add it to .dockerignore"
+
+
+def test_credentials_and_secrets_stay_out_of_the_image(app_files, planted, project):
+    derived = {name for p in secret_patterns((project.root / ".dockerignore").read_text()) for name in planted_for(p)}
+    leaked = sorted(app_files & (set(CREDENTIALS) | (derived & set(planted))))
+    assert not leaked, (
+        f"{leaked} from the working folder reached the image: keep them in .dockerignore's secrets section"
+    )
 
 
 def test_app_files_are_kept(app_files, contract):

@@ -37,6 +37,6 @@ def test_load_has_no_errors_and_no_memory_growth(stack, web, contract, report):
     }
     assert result["requests"] > 0, f"wrk sent no requests: {result}"
     assert report["load"]["errors"] == 0 and result["non_2xx"] == 0, f"errors under load: {report['load']}"
-    assert abs(growth) <= MEMORY_GROWTH_MAX, (
+    assert growth <= MEMORY_GROWTH_MAX, (
         f"memory went from {before / 1e6:.1f} MB to {after / 1e6:.1f} MB ({growth:+.0%}) under load: look for a leak"
     )

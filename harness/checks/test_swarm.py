@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import docker
@@ -12,6 +11,7 @@ import pytest
 
 from harness.budgets import ROLLOUT_FAILED_MAX, SWARM_CLIENT_MAX_S, SWARM_CONVERGE_MAX_S, SWARM_FIRST_ANSWER_MAX_S
 from harness.build import build
+from harness.containers import run_name
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -67,7 +67,7 @@ def running_images(client, service: str) -> list[str]:
 @pytest.fixture(scope="module")
 def rollout(swarm, image, project, contract, tmp_path_factory):
     """Deploy v1, start a client on the stack's network, roll out v2, roll back; record what happened."""
-    name = f"layercake-swarm-{uuid.uuid4().hex[:8]}"
+    name = run_name("swarm")
     v1, v2 = f"{name}:v1", f"{name}:v2"
     web, client = f"{name}_web", f"{name}_client"
     copy = project.copy(tmp_path_factory.mktemp("swarm") / "v2")

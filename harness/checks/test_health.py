@@ -1,0 +1,73 @@
+"""Health that can fail: compose runs the image's own check, and an app that can't answer turns the container
+unhealthy and makes `docker compose up --wait` fail."""
+
+import time
+
+import pytest
+
+from harness.budgets import HEALTH_CONTROL_INTERVAL_S, HEALTH_CONTROL_RETRIES
+from harness.containers import LoopbackContainer
+
+pytestmark = pytest.mark.docker
+
+NS = 1_000_000_000
+
+
+def moved(contract) -> dict[str, str]:
+    """Settings that start gunicorn on another port, so the app runs but its health check finds nothing."""
+    return {"GUNICORN_CMD_ARGS": f"--bind=0.0.0.0:{contract.port + 1}"}
+
+
+def test_compose_runs_the_image_health_check(web):
+    image_check = web.image.attrs["Config"]["Healthcheck"]["Test"]
+    running = web.attrs["Config"]["Healthcheck"]["Test"]
+    assert running == image_check, (
+        f"compose replaces the image's health check {image_check} with {running}: set only its timings in "
+        "docker-compose.yml, so the check stays the one that can fail"
+    )
+
+
+def test_failing_health_check_turns_the_container_unhealthy(image, contract, docker_client, report):
+    """The negative control: the image's own check, run every second, must give up on an app that doesn't answer."""
+    timings = {"interval": HEALTH_CONTROL_INTERVAL_S * NS, "retries": HEALTH_CONTROL_RETRIES, "start_period": 0}
+    sick = LoopbackContainer(str(image), contract.port).with_envs(**moved(contract)).with_kwargs(healthcheck=timings)
+    with sick:
+        wrapped = sick.get_wrapped_container()
+        check = wrapped.attrs["Config"]["Healthcheck"]
+        limit = check["Retries"] * (check["Interval"] + check["Timeout"]) / NS
+        started = time.time()
+        unhealthy_at = None
+        for event in docker_client.events(
+            since=int(started) - 1,
+            until=int(started + limit) + 1,
+            filters={"container": wrapped.id, "event": "health_status"},
+            decode=True,
+        ):
+            if event["Action"] == "health_status: unhealthy":
+                unhealthy_at = event["timeNano"] / NS
+                break
+        wrapped.reload()
+        status = wrapped.attrs["State"]["Health"]["Status"]
+    report["unhealthy_after_s"] = round(unhealthy_at - started, 1) if unhealthy_at else None
+    assert unhealthy_at is not None and status == "unhealthy", (
+        f"a container whose app answers on no port stayed {status!r} for {limit:.0f} s (retries x (interval + "
+        "timeout)): the HEALTHCHECK must ask the app itself, on ENV PORT"
+    )
+
+
+def test_up_wait_fails_on_an_unhealthy_service(compose_project, contract, tmp_path):
+    override = tmp_path / "sick.yaml"
+    override.write_text(
+        "services:\n  web:\n    environment:\n"
+        + "".join(f"      {name}: '{value}'\n" for name, value in moved(contract).items())
+        + f"    healthcheck:\n      interval: {HEALTH_CONTROL_INTERVAL_S}s\n      start_period: 0s\n"
+        + f"      retries: {HEALTH_CONTROL_RETRIES}\n"
+    )
+    files = ["docker-compose.yml", "docker-compose.override.yml", str(override)]
+    sick = compose_project(files=files)
+    try:
+        with pytest.raises(AssertionError) as failed:
+            sick.start()
+    finally:
+        sick.stop()
+    assert "unhealthy" in str(failed.value), f"`up --wait` failed, but not for the health check: {failed.value}"
