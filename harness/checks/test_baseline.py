@@ -9,12 +9,29 @@ from harness.http import raw_http, request
 pytestmark = pytest.mark.docker
 
 FIX = "call baseline.init_app(app) in your app (see baseline.py)"
-# The headers every response carries, with a check of the value and what the header is for.
+# Sources that undo a Content-Security-Policy: anything from anywhere, inline scripts, eval.
+CSP_WIDENERS = ("*", "'unsafe-inline'", "'unsafe-eval'", "data:", "http:", "https:")
+
+
+def csp_is_tight(value: str) -> bool:
+    """default-src 'self' and frame-ancestors 'none', and nothing that widens any directive."""
+    directives = {d.split()[0]: d.split()[1:] for d in value.split(";") if d.strip()}
+    return (
+        directives.get("default-src") == ["'self'"]
+        and directives.get("frame-ancestors") == ["'none'"]
+        and not any(source in CSP_WIDENERS for sources in directives.values() for source in sources)
+    )
+
+
+# The headers every response carries, with a check of the value and what the header must say.
 SECURITY_HEADERS = {
-    "X-Content-Type-Options": (lambda v: v == "nosniff", "nosniff"),
-    "Content-Security-Policy": (lambda v: "default-src 'self'" in v, "a policy of default-src 'self'"),
-    "X-Frame-Options": (lambda v: v == "DENY", "DENY"),
-    "Referrer-Policy": (lambda v: v == "no-referrer", "no-referrer"),
+    "X-Content-Type-Options": (lambda v: v == "nosniff", "exactly nosniff"),
+    "Content-Security-Policy": (
+        csp_is_tight,
+        "default-src 'self' and frame-ancestors 'none', with no *, 'unsafe-inline', 'unsafe-eval' or scheme source",
+    ),
+    "X-Frame-Options": (lambda v: v == "DENY", "exactly DENY"),
+    "Referrer-Policy": (lambda v: v == "no-referrer", "exactly no-referrer"),
 }
 
 

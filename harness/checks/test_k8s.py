@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness import runtime
+
 # Kubernetes' M is decimal and Mi binary; Docker's (and so compose's) m is binary.
 K8S_UNITS = {"k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 DOCKER_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30}
@@ -120,6 +122,10 @@ def test_memory_limit_matches_compose(web, compose_web):
     limit = to_bytes(web["resources"]["limits"]["memory"], K8S_UNITS)
     compose_limit = to_bytes(compose_web["deploy"]["resources"]["limits"]["memory"].lower(), DOCKER_UNITS)
     assert limit == compose_limit, f"k8s limits memory to {limit} bytes, compose to {compose_limit}"
+    cpu = web["resources"]["limits"].get("cpu", "0")
+    cpus = int(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
+    compose_cpus = float(compose_web["deploy"]["resources"]["limits"].get("cpus", 0))
+    assert cpus == compose_cpus, f"k8s limits the CPU to {cpus}, compose to {compose_cpus}: WEB_CONCURRENCY fits one"
     assert web["resources"]["requests"].get("cpu"), "set a CPU request: the autoscaler measures against it"
 
 
@@ -138,3 +144,18 @@ def test_service_pdb_and_autoscaler_point_at_the_deployment(k8s, web):
     )
     rolling = deployment["spec"]["strategy"]["rollingUpdate"]
     assert rolling["maxUnavailable"] == 0 and rolling["maxSurge"] >= 1, "start new pods before stopping old ones"
+
+
+def test_pod_keeps_the_runtime_rules(pod, web):
+    broken = runtime.broken(runtime.from_pod(pod, web))
+    assert not broken, f"the pod spec breaks {broken}"
+    assert pod.get("automountServiceAccountToken") is False, (
+        "set automountServiceAccountToken: false: the app never talks to the Kubernetes API, so it needs no token"
+    )
+    profile = (web.get("securityContext") or {}).get("seccompProfile") or pod["securityContext"].get("seccompProfile")
+    assert profile == {"type": "RuntimeDefault"}, f"seccompProfile is {profile}: set type RuntimeDefault"
+
+
+def test_service_stays_inside_the_cluster(k8s):
+    kind = k8s["Service"]["spec"].get("type", "ClusterIP")
+    assert kind == "ClusterIP", f"the Service is {kind}: keep ClusterIP and let an Ingress or a proxy be the way in"

@@ -63,3 +63,15 @@ def test_print_is_unbuffered_without_an_access_log(app_container, logged):
 def test_log_never_shows(container, contract, line):
     requests.get(container.url(contract.probe.path), timeout=5).raise_for_status()
     assert line not in container.log_text(), f"the log shows {line!r}: {LOG_NEVER[line]}"
+
+
+def test_spoofed_forwarded_for_stays_out_of_the_access_log(container, contract):
+    spoofed, marker = "203.0.113.77", uuid.uuid4().hex
+    path = f"{contract.probe.path}?spoof={marker}"
+    requests.get(container.url(path), headers={"X-Forwarded-For": spoofed}, timeout=5).raise_for_status()
+    container.log_has(f"spoof={marker}")
+    (line,) = [line for line in container.log_text().splitlines() if f"spoof={marker}" in line]
+    assert spoofed not in line, (
+        f"the access log believes a client's X-Forwarded-For ({line}): log the peer's address, and trust the header "
+        "only from your proxy (forwarded_allow_ips, ProxyFix with a fixed count)"
+    )

@@ -88,3 +88,14 @@ def test_first_answer_comes_soon_after_start(app_container, contract, report):
             f"{probe.path} answered {response.status_code} {response.text[:200]!r}, want {probe.status} with "
             f"{probe.body!r} (layercake.toml)"
         )
+
+
+def test_gunicorn_recycles_hung_workers_and_trusts_no_proxy(container):
+    settings = gunicorn_settings(container.get_wrapped_container())
+    timeout = int(settings["timeout"])
+    assert timeout > 0, f"gunicorn's timeout is {timeout}: a hung worker would never be recycled; keep it positive"
+    allowed = settings["forwarded_allow_ips"]
+    assert "*" not in allowed, (
+        f"forwarded_allow_ips is {allowed}: trusting every peer lets any client claim https or another address; "
+        "list your proxy's address instead"
+    )

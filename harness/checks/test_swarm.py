@@ -9,6 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from harness import runtime
 from harness.budgets import ROLLOUT_FAILED_MAX, SWARM_CLIENT_MAX_S, SWARM_CONVERGE_MAX_S, SWARM_FIRST_ANSWER_MAX_S
 from harness.build import build
 from harness.containers import run_name
@@ -101,7 +102,9 @@ def rollout(swarm, image, project, contract, tmp_path_factory):
             "python",
             "-c",
             CLIENT,
-            f"http://web:{contract.port}{contract.change.probe}",
+            "web",
+            str(contract.port),
+            contract.change.probe,
             str(SWARM_CLIENT_MAX_S),
             str(SWARM_FIRST_ANSWER_MAX_S),
             contract.probe_at(contract.change.probe).body,
@@ -150,6 +153,8 @@ def test_stack_deploys_the_compose_file_unchanged(rollout):
 
 def test_stack_replicas_keep_the_hardening(rollout):
     for attrs in rollout["containers"]:
+        broken = runtime.broken(runtime.from_docker(attrs))
+        assert not broken, f"a swarm replica breaks {broken}"
         host = attrs["HostConfig"]
         mounts = {(m["Type"], m["Target"]) for m in host.get("Mounts") or []}
         assert attrs["State"]["Health"]["Status"] == "healthy", "a replica is not healthy after the deploy"
@@ -185,7 +190,12 @@ def test_rollout_and_rollback_fail_no_request(rollout, report):
     assert set(client["answers"]) == {"v1", "v2"}, (
         f"the client saw {client['answers']}: it should have been answered by v1 and by v2 (change in layercake.toml)"
     )
+    report["swarm"]["addresses"] = len(client["per_address"])
     assert failed <= ROLLOUT_FAILED_MAX, (
-        f"{failed} of {sent} requests failed during the rollout and rollback ({client['samples']}): keep "
-        "update_config.order: start-first and the healthcheck, so a new replica serves before an old one stops"
+        f"{failed} of {sent} requests failed during the rollout and rollback (by address: {client['per_address']}; "
+        f"{client['samples']}): keep update_config.order: start-first and the healthcheck, so a new replica serves "
+        "before an old one stops"
+    )
+    assert len(client["per_address"]) >= REPLICAS, (
+        f"the client reached only {sorted(client['per_address'])}: every replica's address should have answered"
     )
