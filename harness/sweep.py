@@ -22,7 +22,8 @@ def leftovers(client: docker.DockerClient) -> dict[str, list]:
             or ours(c.labels.get("com.docker.stack.namespace", ""))
         ],
         "images": [i for i in client.images.list() if (i.labels or {}).get(LABEL) == RUN or any(map(ours, i.tags))],
-        "networks": [n for n in client.networks.list() if ours(n.name)],
+        # A swarm network outlives `docker swarm leave` for a moment, and then goes by itself.
+        "networks": [n for n in client.networks.list() if ours(n.name) and n.attrs.get("Scope") != "swarm"],
         "volumes": [
             v for v in client.volumes.list() if ours(v.name) or (v.attrs.get("Labels") or {}).get(LABEL) == RUN
         ],

@@ -1,5 +1,6 @@
 """Scale out: the compose file deployed unchanged as a swarm stack, updated replica by replica and rolled back."""
 
+import io
 import json
 import os
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 from harness import runtime
 from harness.budgets import ROLLOUT_FAILED_MAX, SWARM_CLIENT_MAX_S, SWARM_CONVERGE_MAX_S, SWARM_FIRST_ANSWER_MAX_S
 from harness.build import build
-from harness.containers import run_name
+from harness.containers import LABELS, run_name
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -65,6 +66,66 @@ def running_images(client, service: str) -> list[str]:
     return sorted(task["Spec"]["ContainerSpec"]["Image"].split("@")[0] for task in tasks)
 
 
+def start_client(swarm, project, contract, stack: str, name: str):
+    """Start the client service on the stack's network; return its container once it has had a first answer."""
+    docker_cli(
+        project.root,
+        "service",
+        "create",
+        "--detach=false",
+        "--quiet",
+        "--name",
+        name,
+        "--network",
+        f"{stack}_default",
+        "--restart-condition",
+        "none",
+        "--update-monitor",
+        "1s",
+        "--container-label",
+        f"com.docker.stack.namespace={stack}",
+        project.base_image,
+        "python",
+        "-c",
+        CLIENT,
+        "web",
+        str(contract.port),
+        contract.change.probe,
+        str(SWARM_CLIENT_MAX_S),
+        str(SWARM_FIRST_ANSWER_MAX_S),
+        contract.probe_at(contract.change.probe).body,
+        contract.change.replace,
+    )
+    (probe,) = swarm.containers.list(filters={"label": f"com.docker.swarm.service.name={name}"})
+    if not any(line.startswith(b"first answer") for line in probe.logs(stream=True, follow=True)):
+        pytest.fail(
+            f"the client on the stack's network got no answer from web:{contract.port}: {probe.logs().decode()}"
+        )
+    return probe
+
+
+def stop_client(probe) -> dict:
+    """Stop the client and return what it counted: answers by version, failures by kind and by address."""
+    probe.kill(signal="SIGTERM")
+    probe.wait(timeout=10)
+    return json.loads(probe.logs().decode().splitlines()[-1])
+
+
+def update_state(swarm, service: str, since: float, ends: set[str]) -> str:
+    """Follow the service's update through Docker's events until it reaches one of ends; return the state."""
+    service_id = swarm.services.get(service).id
+    for event in swarm.events(
+        since=int(since) - 1,
+        until=int(since + SWARM_CONVERGE_MAX_S),
+        filters={"type": "service", "service": service_id},
+        decode=True,
+    ):
+        state = event["Actor"]["Attributes"].get("updatestate.new")
+        if state in ends:
+            return state
+    return swarm.services.get(service).attrs.get("UpdateStatus", {}).get("State", "none")
+
+
 @pytest.fixture(scope="module")
 def rollout(swarm, image, project, contract, tmp_path_factory):
     """Deploy v1, start a client on the stack's network, roll out v2, roll back; record what happened."""
@@ -82,39 +143,7 @@ def rollout(swarm, image, project, contract, tmp_path_factory):
         record["containers"] = [
             c.attrs for c in swarm.containers.list(filters={"label": f"com.docker.swarm.service.name={web}"})
         ]
-        docker_cli(
-            project.root,
-            "service",
-            "create",
-            "--detach=false",
-            "--quiet",
-            "--name",
-            client,
-            "--network",
-            f"{name}_default",
-            "--restart-condition",
-            "none",
-            "--update-monitor",
-            "1s",
-            "--container-label",
-            f"com.docker.stack.namespace={name}",
-            project.base_image,
-            "python",
-            "-c",
-            CLIENT,
-            "web",
-            str(contract.port),
-            contract.change.probe,
-            str(SWARM_CLIENT_MAX_S),
-            str(SWARM_FIRST_ANSWER_MAX_S),
-            contract.probe_at(contract.change.probe).body,
-            contract.change.replace,
-        )
-        (probe,) = swarm.containers.list(filters={"label": f"com.docker.swarm.service.name={client}"})
-        if not any(line.startswith(b"first answer") for line in probe.logs(stream=True, follow=True)):
-            pytest.fail(
-                f"the client on the stack's network got no answer from web:{contract.port}: {probe.logs().decode()}"
-            )
+        probe = start_client(swarm, project, contract, name, client)
         start = time.perf_counter()
         deploy(project.root, name, v2)
         record["rollout_s"] = time.perf_counter() - start
@@ -125,13 +154,17 @@ def rollout(swarm, image, project, contract, tmp_path_factory):
         record["rollback_s"] = time.perf_counter() - start
         record["rollback_state"] = swarm.services.get(web).attrs["UpdateStatus"]["State"]
         record["rolled_back"] = running_images(swarm, web)
-        probe.kill(signal="SIGTERM")
-        probe.wait(timeout=10)
-        record["client"] = json.loads(probe.logs().decode().splitlines()[-1])
+        record["client"] = stop_client(probe)
         yield record
     finally:
         subprocess.run(["docker", "service", "rm", client], check=False, capture_output=True)
-        subprocess.run(["docker", "stack", "rm", name], check=False, capture_output=True)
+        # --detach=false waits until the stack's services and network are gone, before the swarm is left.
+        subprocess.run(
+            ["docker", "stack", "rm", "--detach=false", name],
+            check=False,
+            capture_output=True,
+            timeout=SWARM_CONVERGE_MAX_S,
+        )
         for container in swarm.containers.list(all=True, filters={"label": f"com.docker.stack.namespace={name}"}):
             try:
                 container.remove(force=True)
@@ -140,8 +173,11 @@ def rollout(swarm, image, project, contract, tmp_path_factory):
         # `docker stack rm` keeps the stack's named volumes (an app's data); these were the test's own.
         for volume in swarm.volumes.list(filters={"label": f"com.docker.stack.namespace={name}"}):
             volume.remove(force=True)
-        for tag in (v1, v2):
-            swarm.images.remove(tag, force=True)
+        for tag in (v1, v2, f"{name}:v3"):
+            try:
+                swarm.images.remove(tag, force=True)
+            except docker.errors.ImageNotFound:  # v3 exists only when the slow test ran
+                pass
 
 
 def test_stack_deploys_the_compose_file_unchanged(rollout):
@@ -198,4 +234,45 @@ def test_rollout_and_rollback_fail_no_request(rollout, report):
     )
     assert len(client["per_address"]) >= REPLICAS, (
         f"the client reached only {sorted(client['per_address'])}: every replica's address should have answered"
+    )
+
+
+@pytest.mark.slow
+def test_failed_update_rolls_back_by_itself(rollout, swarm, project, contract, report):
+    """Deploy a v3 whose health check fails: failure_action: rollback brings v1 back on its own, no request fails."""
+    name = rollout["stack"]
+    web, client, v3 = f"{name}_web", f"{name}_client_v3", f"{name}:v3"
+    sick = f"FROM {rollout['v1']}\nENV GUNICORN_CMD_ARGS=--bind=0.0.0.0:{contract.port + 1}\n"
+    swarm.images.build(fileobj=io.BytesIO(sick.encode()), tag=v3, labels=LABELS, forcerm=True)
+    try:
+        probe = start_client(swarm, project, contract, name, client)
+        since, start = time.time(), time.perf_counter()
+        docker_cli(
+            project.root,
+            "stack",
+            "deploy",
+            "--detach=true",
+            "-c",
+            "docker-compose.yml",
+            name,
+            IMAGE=v3,
+            REPLICAS=str(REPLICAS),
+        )
+        state = update_state(swarm, web, since, {"rollback_completed", "rollback_paused", "paused", "completed"})
+        seconds = time.perf_counter() - start
+        images = running_images(swarm, web)
+        counted = stop_client(probe)
+    finally:
+        subprocess.run(["docker", "service", "rm", client], check=False, capture_output=True)
+    failed = sum(counted["failures"].values())
+    report.setdefault("swarm", {})["auto_rollback_s"] = round(seconds, 1)
+    report["swarm"]["auto_rollback_requests_failed"] = failed
+    assert state == "rollback_completed", (
+        f"after a v3 whose health check fails, the update ended {state!r}: keep update_config.failure_action: "
+        "rollback and the healthcheck, so swarm undoes a bad release by itself"
+    )
+    assert images == [rollout["v1"]] * REPLICAS, f"after the failed update swarm runs {images}, not v1"
+    assert failed <= ROLLOUT_FAILED_MAX, (
+        f"{failed} requests failed while swarm tried v3 and rolled back ({counted['per_address']}; "
+        f"{counted['samples']}): a replica must not get traffic before its health check passes"
     )
