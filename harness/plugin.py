@@ -163,7 +163,10 @@ def builder(base_image, docker_client, project) -> Iterator[Callable[..., Build]
 
     yield build_copy
     for tag in reversed(tags):
-        docker_client.images.remove(tag, force=True)
+        try:
+            docker_client.images.remove(tag, force=True)
+        except docker.errors.ImageNotFound:  # the build failed, as a test may want it to
+            pass
 
 
 @pytest.fixture(scope="session")

@@ -34,10 +34,23 @@ def leftovers(client: docker.DockerClient) -> dict[str, list]:
 
 
 def remove(found: dict[str, list]) -> None:
-    """Remove what leftovers() found, services and containers first."""
-    for kind in ("services", "containers", "networks", "volumes", "images"):
+    """Remove what leftovers() found, services and containers first; an image with children goes in a later pass."""
+    for kind in ("services", "containers", "networks", "volumes"):
         for resource in found[kind]:
             try:
-                resource.remove(force=True) if kind in ("containers", "volumes", "images") else resource.remove()
+                resource.remove(force=True) if kind in ("containers", "volumes") else resource.remove()
             except docker.errors.NotFound:
                 pass
+    images = list(found["images"])
+    for _ in range(len(images)):
+        waiting = []
+        for image in images:
+            try:
+                image.client.images.remove(image.id, force=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError:  # a child image still depends on it
+                waiting.append(image)
+        if not waiting:
+            return
+        images = waiting

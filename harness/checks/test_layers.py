@@ -103,3 +103,13 @@ def test_requirements_change_reruns_the_install(project_copy, builder):
     assert after.layers_through(INSTALL) != before.layers_through(INSTALL), (
         "the pip layer stayed the same although requirements.txt changed"
     )
+
+
+def test_failed_build_leaves_no_container(project_copy, builder, docker_client):
+    dockerfile = project_copy / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("\nCOPY . .\n", "\nCOPY . .\nRUN exit 3\n", 1))
+    before = {c.id for c in docker_client.containers.list(all=True)}
+    with pytest.raises(AssertionError, match="exit 3|non-zero code: 3|returned a non-zero code"):
+        builder(project_copy)
+    left = [c.name for c in docker_client.containers.list(all=True) if c.id not in before]
+    assert not left, f"the failed build left the containers {left}: build with forcerm, as harness/build.py does"

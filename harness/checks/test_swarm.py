@@ -126,6 +126,30 @@ def update_state(swarm, service: str, since: float, ends: set[str]) -> str:
     return swarm.services.get(service).attrs.get("UpdateStatus", {}).get("State", "none")
 
 
+def remove_stack(swarm, stack: str) -> None:
+    """Remove the stack and its task containers, and wait (bounded) until swarm has removed its network too."""
+    since = time.time()
+    subprocess.run(["docker", "stack", "rm", stack], check=False, capture_output=True)
+    for container in swarm.containers.list(all=True, filters={"label": f"com.docker.stack.namespace={stack}"}):
+        try:
+            container.remove(force=True)
+        except docker.errors.APIError:  # swarm removed it first
+            pass
+    # `docker stack rm --detach=false` of CLI 26 can wait forever (docker/cli#7304), so follow Docker's events instead.
+    networks = {n.id for n in swarm.networks.list(filters={"label": f"com.docker.stack.namespace={stack}"})}
+    if networks:
+        for event in swarm.events(
+            since=int(since) - 1,
+            until=int(time.time() + SWARM_CONVERGE_MAX_S),
+            filters={"type": "network"},
+            decode=True,
+        ):
+            if event["Action"] in ("destroy", "remove"):
+                networks.discard(event["Actor"]["ID"])
+            if not networks:
+                break
+
+
 @pytest.fixture(scope="module")
 def rollout(swarm, image, project, contract, tmp_path_factory):
     """Deploy v1, start a client on the stack's network, roll out v2, roll back; record what happened."""
@@ -158,18 +182,7 @@ def rollout(swarm, image, project, contract, tmp_path_factory):
         yield record
     finally:
         subprocess.run(["docker", "service", "rm", client], check=False, capture_output=True)
-        # --detach=false waits until the stack's services and network are gone, before the swarm is left.
-        subprocess.run(
-            ["docker", "stack", "rm", "--detach=false", name],
-            check=False,
-            capture_output=True,
-            timeout=SWARM_CONVERGE_MAX_S,
-        )
-        for container in swarm.containers.list(all=True, filters={"label": f"com.docker.stack.namespace={name}"}):
-            try:
-                container.remove(force=True)
-            except docker.errors.APIError:  # swarm removed it first
-                pass
+        remove_stack(swarm, name)
         # `docker stack rm` keeps the stack's named volumes (an app's data); these were the test's own.
         for volume in swarm.volumes.list(filters={"label": f"com.docker.stack.namespace={name}"}):
             volume.remove(force=True)
