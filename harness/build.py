@@ -67,7 +67,8 @@ def build(client: docker.DockerClient, path: Path, tag: str, base: str, nocache:
         buildargs={"BASE_IMAGE": base},
         nocache=nocache,
         labels=LABELS,
-        # A failed build leaves no intermediate container behind.
+        rm=True,
+        # A failed build leaves no intermediate container behind either.
         forcerm=True,
         decode=True,
     )

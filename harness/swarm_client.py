@@ -16,6 +16,8 @@ from collections import Counter
 HOST, PORT, PATH = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 LIMIT_S, FIRST_ANSWER_S, V1_TEXT, V2_TEXT = float(sys.argv[4]), float(sys.argv[5]), sys.argv[6], sys.argv[7]
 answers, failures, per_address, samples = Counter(), Counter(), {}, []
+# The fewest replicas the DNS answer held once the service had answered: capacity kept or lost during an update.
+fewest = None
 stopping = False
 
 
@@ -37,6 +39,8 @@ while not stopping and time.monotonic() - started < LIMIT_S:
     try:
         addresses = sorted({info[4][0] for info in socket.getaddrinfo(HOST, PORT, type=socket.SOCK_STREAM)})
         address = addresses[turn % len(addresses)]
+        if answers:
+            fewest = len(addresses) if fewest is None else min(fewest, len(addresses))
         turn += 1
         connection = http.client.HTTPConnection(address, PORT, timeout=2)
         try:
@@ -57,6 +61,5 @@ while not stopping and time.monotonic() - started < LIMIT_S:
     if answers and not announced:
         print("first answer", flush=True)
         announced = True
-print(
-    json.dumps({"answers": answers, "failures": failures, "per_address": per_address, "samples": samples}), flush=True
-)
+summary = {"answers": answers, "failures": failures, "per_address": per_address, "fewest": fewest, "samples": samples}
+print(json.dumps(summary), flush=True)

@@ -240,10 +240,15 @@ def test_rollout_and_rollback_fail_no_request(rollout, report):
         f"the client saw {client['answers']}: it should have been answered by v1 and by v2 (change in layercake.toml)"
     )
     report["swarm"]["addresses"] = len(client["per_address"])
+    report["swarm"]["fewest_replicas_answering"] = client["fewest"]
     assert failed <= ROLLOUT_FAILED_MAX, (
         f"{failed} of {sent} requests failed during the rollout and rollback (by address: {client['per_address']}; "
         f"{client['samples']}): keep update_config.order: start-first and the healthcheck, so a new replica serves "
         "before an old one stops"
+    )
+    assert client["fewest"] >= REPLICAS, (
+        f"during the rollout and rollback the service was down to {client['fewest']} of {REPLICAS} replicas: keep "
+        "update_config.order: start-first, so a new replica serves before an old one stops"
     )
     assert len(client["per_address"]) >= REPLICAS, (
         f"the client reached only {sorted(client['per_address'])}: every replica's address should have answered"
