@@ -1,6 +1,7 @@
 """A real working folder holds history, virtualenvs and secrets; .dockerignore keeps them out of the image."""
 
 import io
+import re
 import tarfile
 
 import pytest
@@ -65,10 +66,10 @@ NESTED_SOURCE = "sub/keep.py"
 
 
 def secret_patterns(dockerignore: str) -> list[str]:
-    """Return the patterns of .dockerignore's secrets section: from its "# Secrets" comment to the next blank line."""
+    """Return the patterns of .dockerignore's secrets section: from its `# Secrets` comment to the next blank line."""
     lines = dockerignore.splitlines()
-    starts = [n for n, line in enumerate(lines) if line.startswith("#") and "secret" in line.lower()]
-    assert starts, ".dockerignore has no section whose comment names secrets: keep a `# Secrets ...` section"
+    starts = [n for n, line in enumerate(lines) if re.match(r"#\s*Secrets\b", line)]
+    assert starts, ".dockerignore has no section whose comment starts with `# Secrets`: keep that section"
     section = []
     for line in lines[starts[0] + 1 :]:
         if not line.strip():
