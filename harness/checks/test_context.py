@@ -47,6 +47,8 @@ CREDENTIALS = {
     "env/bin/python": "#!/bin/sh\n",
     "build/lib/app.py": "stale build output\n",
 }
+# The clutter that is a secret, kept out by .dockerignore's secrets section as the credentials are.
+SECRET_CLUTTER = {".env", "id_rsa", "server.pem"}
 # What must not reach /app, each a file or a whole folder.
 LEFT_OUT = [
     ".git",
@@ -142,7 +144,8 @@ def test_clutter_stays_out_of_the_image(app_files, name):
 
 def test_credentials_and_secrets_stay_out_of_the_image(app_files, planted, project):
     derived = {name for p in secret_patterns((project.root / ".dockerignore").read_text()) for name in planted_for(p)}
-    leaked = sorted(app_files & (set(CREDENTIALS) | (derived & set(planted))))
+    secrets = set(CREDENTIALS) | SECRET_CLUTTER | (derived & set(planted))
+    leaked = sorted(app_files & secrets)
     assert not leaked, (
         f"{leaked} from the working folder reached the image: keep them in .dockerignore's secrets section"
     )
