@@ -8,14 +8,13 @@ from pathlib import Path
 
 import docker
 import pytest
-from testcontainers.core.image import DockerImage
 from testcontainers.core.wait_strategies import HttpWaitStrategy
 
 from harness import report as figures
 from harness import sweep
 from harness.budgets import STARTUP_TIMEOUT_S
-from harness.build import Build, build
-from harness.containers import LABELS, ComposeProject, LoopbackContainer, run_name
+from harness.build import Build, build, own_lineage
+from harness.containers import ComposeProject, LoopbackContainer, run_name
 from harness.contract import Contract, ContractError
 from harness.http import free_port
 from harness.project import Project
@@ -104,22 +103,30 @@ def base_image(docker_client, project) -> docker.models.images.Image:
 
 
 @pytest.fixture(scope="session")
-def image(base_image, project, contract) -> Iterator[DockerImage]:
-    """The project's image, built once per session from the working tree with BASE_IMAGE."""
-    # forcerm: a failed build leaves no intermediate container behind.
-    with DockerImage(
-        path=project.root,
-        tag=f"{run_name('test')}:image",
-        buildargs={"BASE_IMAGE": project.base_image},
-        labels=LABELS,
-        forcerm=True,
-    ) as built:
-        yield built
+def image(base_image, project, contract, docker_client) -> Iterator[str]:
+    """The project's image, built once per session from the working tree, as `docker compose build` builds it.
+
+    testcontainers' DockerCompose runs the build, which is BuildKit's; its DockerImage would use the classic builder,
+    which users no longer get (testcontainers-python#940).
+    """
+    builder = ComposeProject(project, run_name("test"), free_port())
+    tag = builder.environ()["IMAGE"]
+    try:
+        builder.compose("build", "web")
+    except AssertionError as exc:
+        give_up(f"`docker compose build` of the project failed: {exc}")
+    try:
+        yield tag
+    finally:
+        try:
+            docker_client.images.remove(tag, force=True)
+        except docker.errors.ImageNotFound:
+            pass
 
 
 @pytest.fixture(scope="session")
 def image_attrs(image, docker_client) -> dict:
-    return docker_client.images.get(str(image)).attrs
+    return docker_client.images.get(image).attrs
 
 
 @pytest.fixture(scope="session")
@@ -155,11 +162,14 @@ def project_copy(tmp_path, project) -> Path:
 @pytest.fixture
 def builder(base_image, docker_client, project) -> Iterator[Callable[..., Build]]:
     """Return a function that builds a folder (a temp copy of the project) and removes the images afterwards."""
-    tags = []
+    tags, lineage = [], run_name("lineage")
 
     def build_copy(path: Path, nocache: bool = False) -> Build:
         tags.append(f"{run_name('test')}:copy")
-        return build(docker_client, path, tags[-1], project.base_image, nocache=nocache)
+        dockerfile = own_lineage((path / "Dockerfile").read_text())
+        return build(
+            docker_client, path, tags[-1], project.base_image, nocache, dockerfile, {"LAYERCAKE_LINEAGE": lineage}
+        )
 
     yield build_copy
     for tag in reversed(tags):

@@ -3,11 +3,12 @@
 import io
 import re
 import tarfile
+from pathlib import Path
 
 import pytest
 
 from harness.budgets import CONTEXT_MAX_BYTES, MB
-from harness.build import build
+from harness.build import build, received_context
 from harness.containers import LABELS, run_name
 
 pytestmark = pytest.mark.docker
@@ -98,8 +99,8 @@ def planted(project) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def cluttered_build(tmp_path_factory, base_image, docker_client, project, planted):
-    """Build a temp copy of the project with a working folder's clutter planted in it."""
+def cluttered(tmp_path_factory, project, planted) -> Path:
+    """A temp copy of the project with a working folder's clutter planted in it."""
     folder = project.copy(tmp_path_factory.mktemp("cluttered") / "project")
     for name, text in planted.items():
         path = folder / name
@@ -108,9 +109,21 @@ def cluttered_build(tmp_path_factory, base_image, docker_client, project, plante
             path.write_bytes(b"\0" * (20 * MB))
         else:
             path.write_text(text)
-    built = build(docker_client, folder, f"{run_name('test')}:cluttered", project.base_image)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cluttered_build(cluttered, base_image, docker_client, project):
+    """The cluttered folder built with BuildKit, as `docker build` builds it."""
+    built = build(docker_client, cluttered, f"{run_name('test')}:cluttered", project.base_image)
     yield built
     docker_client.images.remove(built.image.id, force=True)
+
+
+@pytest.fixture(scope="module")
+def received(cluttered) -> set[str]:
+    """The files of the cluttered folder that BuildKit received as the build context."""
+    return received_context(cluttered)
 
 
 @pytest.fixture(scope="module")
@@ -137,15 +150,21 @@ def test_context_sent_is_small(cluttered_build, report):
 
 
 @pytest.mark.parametrize("name", LEFT_OUT)
+def test_clutter_never_reaches_the_build(received, name):
+    sent = sorted(path for path in received if path == name or path.startswith(f"{name}/"))
+    assert not sent, f"{name} from the working folder was sent to the builder as {sent}: add it to .dockerignore"
+
+
+@pytest.mark.parametrize("name", LEFT_OUT)
 def test_clutter_stays_out_of_the_image(app_files, name):
     leaked = sorted(path for path in app_files if path == name or path.startswith(f"{name}/"))
     assert not leaked, f"{name} from the working folder reached the image as {leaked}: add it to .dockerignore"
 
 
-def test_credentials_and_secrets_stay_out_of_the_image(app_files, planted, project):
+def test_credentials_and_secrets_stay_out_of_the_image(received, app_files, planted, project):
     derived = {name for p in secret_patterns((project.root / ".dockerignore").read_text()) for name in planted_for(p)}
     secrets = set(CREDENTIALS) | SECRET_CLUTTER | (derived & set(planted))
-    leaked = sorted(app_files & secrets)
+    leaked = sorted((received | app_files) & secrets)
     assert not leaked, (
         f"{leaked} from the working folder reached the image: keep them in .dockerignore's secrets section"
     )

@@ -1,6 +1,5 @@
 """Scale out: the compose file deployed unchanged as a swarm stack, updated replica by replica and rolled back."""
 
-import io
 import json
 import os
 import subprocess
@@ -13,7 +12,7 @@ import pytest
 from harness import runtime
 from harness.budgets import ROLLOUT_FAILED_MAX, SWARM_CLIENT_MAX_S, SWARM_CONVERGE_MAX_S, SWARM_FIRST_ANSWER_MAX_S
 from harness.build import build
-from harness.containers import LABELS, run_name
+from harness.containers import run_name
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -256,12 +255,12 @@ def test_rollout_and_rollback_fail_no_request(rollout, report):
 
 
 @pytest.mark.slow
-def test_failed_update_rolls_back_by_itself(rollout, swarm, project, contract, report):
+def test_failed_update_rolls_back_by_itself(rollout, swarm, project, contract, report, tmp_path):
     """Deploy a v3 whose health check fails: failure_action: rollback brings v1 back on its own, no request fails."""
     name = rollout["stack"]
     web, client, v3 = f"{name}_web", f"{name}_client_v3", f"{name}:v3"
     sick = f"FROM {rollout['v1']}\nENV GUNICORN_CMD_ARGS=--bind=0.0.0.0:{contract.port + 1}\n"
-    swarm.images.build(fileobj=io.BytesIO(sick.encode()), tag=v3, labels=LABELS, forcerm=True)
+    build(swarm, tmp_path, v3, project.base_image, dockerfile=sick)
     try:
         probe = start_client(swarm, project, contract, name, client)
         since, start = time.time(), time.perf_counter()
