@@ -10,7 +10,7 @@ export BASE_IMAGE
 pin = docker run --rm -v "$(CURDIR):/src:ro" -w /src -e CUSTOM_COMPILE_COMMAND="make lock" $(BASE_IMAGE) \
 	sh -c 'pip install -q --root-user-action=ignore pip-tools && pip-compile -q --strip-extras -o - $(1)'
 
-.PHONY: help venv test test-fast bench bench-quick lint up dev down lock clean
+.PHONY: help venv test test-fast bench bench-quick bench-cache lint up dev down lock clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +38,9 @@ bench: venv ## Measure layercake against the guide's first attempt; writes bench
 
 bench-quick: venv ## The same, one run of each and 2 s of load per cell (as CI runs it); writes build/bench/
 	$(VENV)/bin/python -m bench.run --quick --out build/bench
+
+bench-cache: venv ## Measure pip's BuildKit cache mount against today's Dockerfile; writes build/cachemounts/
+	$(VENV)/bin/python -m bench.cache_mounts --out build/cachemounts
 
 lint: venv ## Lint the Dockerfile with hadolint
 	$(VENV)/bin/hadolint Dockerfile

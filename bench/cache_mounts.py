@@ -15,7 +15,7 @@ from pathlib import Path
 
 import docker
 
-from harness.build import build
+from harness.build import build, own_lineage
 from harness.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,20 +47,23 @@ def measure(client: docker.DockerClient, runs: int, work: Path) -> dict:
             figures = {"cold_build_s": [], "code_change_s": [], "dependency_change_s": [], "image_bytes": []}
             for run in range(runs):
                 folder = PROJECT.copy(work / f"{len(results)}-{run}")
-                dockerfile = variants(PROJECT.dockerfile, f"layercake-bench-{uuid.uuid4().hex}")[name]
+                # A pip cache and a layer cache of its own, so no run reuses another's builds.
+                run_id = f"layercake-bench-{uuid.uuid4().hex}"
+                dockerfile = own_lineage(variants(PROJECT.dockerfile, run_id)[name])
+                lineage = {"LAYERCAKE_LINEAGE": run_id}
                 print(f"cache mounts: {name}, run {run + 1} of {runs}", file=sys.stderr, flush=True)
-                cold = build(client, folder, f"{tag}:{run}", PROJECT.base_image, True, dockerfile)
+                cold = build(client, folder, f"{tag}:{run}", PROJECT.base_image, True, dockerfile, lineage)
                 figures["cold_build_s"].append(cold.seconds)
                 figures["image_bytes"].append(cold.image.attrs["Size"])
                 with (folder / "app.py").open("a") as app:
                     app.write("\n# a one-line change\n")
                 figures["code_change_s"].append(
-                    build(client, folder, f"{tag}:{run}", PROJECT.base_image, False, dockerfile).seconds
+                    build(client, folder, f"{tag}:{run}", PROJECT.base_image, False, dockerfile, lineage).seconds
                 )
                 with (folder / "requirements.txt").open("a") as requirements:
                     requirements.write(f"{NEW_DEPENDENCY}\n")
                 figures["dependency_change_s"].append(
-                    build(client, folder, f"{tag}:{run}", PROJECT.base_image, False, dockerfile).seconds
+                    build(client, folder, f"{tag}:{run}", PROJECT.base_image, False, dockerfile, lineage).seconds
                 )
             results[name] = {
                 key: {"median": round(statistics.median(v), 3), "runs": [round(x, 3) for x in v]}
