@@ -8,6 +8,7 @@ cache-mounts.json and cache-mounts.md to --out.
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -16,6 +17,7 @@ from pathlib import Path
 import docker
 
 from harness.build import build, own_lineage
+from harness.containers import LABEL, RUN
 from harness.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +39,19 @@ def variants(dockerfile: str, cache_id: str) -> dict[str, str]:
             INSTALL, f"RUN {cache} {bind} pip install"
         ),
     }
+
+
+def remove_cache_mounts(marker: str) -> None:
+    """Remove the pip caches this run made from BuildKit's cache, and no one else's."""
+    listing = subprocess.run(["docker", "buildx", "du", "--verbose"], check=True, capture_output=True, text=True)
+    record = None
+    for line in listing.stdout.splitlines():
+        if line.startswith("ID:"):
+            record = line.split()[1]
+        elif line.startswith("Description:") and marker in line and record:
+            subprocess.run(
+                ["docker", "buildx", "prune", "--force", "--filter", f"id={record}"], check=True, capture_output=True
+            )
 
 
 def measure(client: docker.DockerClient, runs: int, work: Path) -> dict:
@@ -70,8 +85,10 @@ def measure(client: docker.DockerClient, runs: int, work: Path) -> dict:
                 for key, v in figures.items()
             }
     finally:
-        for image in client.images.list(name=tag):
+        # Every build of this run, the ones a rebuild untagged too.
+        for image in client.images.list(filters={"label": f"{LABEL}={RUN}"}):
             client.images.remove(image.id, force=True)
+        remove_cache_mounts("layercake-bench-")
     return results
 
 
