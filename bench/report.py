@@ -76,10 +76,11 @@ def markdown(results: dict) -> str:
         "",
         "### Load",
         "",
-        "| server | path | connections | requests/s | p50 | p99 | errors | non-2xx |",
-        "|---|---|--:|--:|--:|--:|--:|--:|",
+        "| server | path | connections | requests/s | requests per CPU-second | p50 | p99 | errors | non-2xx |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
         *(
-            f"| {c['server']} | `{c['path']}` | {c['connections']} | {c['requests_per_s']:.0f} | {c['p50_ms']:.1f} ms "
+            f"| {c['server']} | `{c['path']}` | {c['connections']} | {c['requests_per_s']:.0f} "
+            f"| {c['requests_per_cpu_s']:.0f} | {c['p50_ms']:.1f} ms "
             f"| {c['p99_ms']:.1f} ms | {c['errors']} | {c['non_2xx']} |"
             for c in results["load"]
         ),
