@@ -45,7 +45,7 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
         row("build context sent", "context_bytes", size, "context"),
         row("image size", "image_bytes", size),
         row("overhead above the base", "overhead_bytes", size, "overhead"),
-        row("docker run to the first 200 on /hello", "start_s", seconds),
+        row(f"docker run to the first 200 on {probe_path(results)}", "start_s", seconds),
         (stop[0], f"{stop[1]} (exit {exits[0][0]})", f"{stop[2]} (exit {exits[1][0]})", *stop[3:]),
         ("runs as", naive["user"], ours["user"], "", ""),
         ("command", " ".join(naive["command"]), " ".join(ours["command"]), "", ""),
@@ -123,14 +123,20 @@ CHART = [
 COLORS = {NAIVE: (170, 170, 170), OURS: (38, 110, 190)}
 
 
+def probe_path(results: dict) -> str:
+    """The path the bench asks for an answer of the app: the first it loads (the contract's first probe)."""
+    return results["load"][0]["path"]
+
+
 def draw(results: dict, path: Path) -> None:
     """Draw one pair of bars per figure, each pair scaled to its larger bar, labelled with the values."""
     figures = []
     for what, key, show in CHART:
         pair = [results["variants"][variant][key] for variant in (NAIVE, OURS)]
         figures.append((what, [v["median"] if isinstance(v, dict) else v for v in pair], show))
-    rps = {c["server"]: c["requests_per_s"] for c in results["load"] if c["path"] == "/hello" and c["connections"] == 8}
-    figures.append(("/hello at 8 connections", [rps["dev server"], rps["layercake"]], rate))
+    probe = probe_path(results)
+    rps = {c["server"]: c["requests_per_s"] for c in results["load"] if c["path"] == probe and c["connections"] == 8}
+    figures.append((f"{probe} at 8 connections", [rps["dev server"], rps["layercake"]], rate))
 
     width, label_w, bar_w, row_h = 1000, 300, 530, 64
     height = 90 + row_h * len(figures) + 40
