@@ -5,12 +5,22 @@ VENV ?= .venv
 # The Dockerfile's pinned default, unless BASE_IMAGE is set in the environment.
 BASE_IMAGE ?= $(shell sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
 export BASE_IMAGE
+# Where the image came from, for its OCI labels (see the Dockerfile), unless CI sets these itself.
+OCI_SOURCE ?= $(shell git remote get-url origin 2>/dev/null | sed -E 's#//[^/@]+@#//#')
+OCI_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+OCI_CREATED ?= $(shell git log -1 --format=%cI 2>/dev/null)
+OCI_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+export OCI_SOURCE OCI_REVISION OCI_CREATED OCI_VERSION
 
-# Resolve a requirements .in file with pip-compile inside the base image, so pins match its Python.
-pin = docker run --rm -v "$(CURDIR):/src:ro" -w /src -e CUSTOM_COMPILE_COMMAND="make lock" $(BASE_IMAGE) \
-	sh -c 'pip install -q --root-user-action=ignore pip-tools && pip-compile -q --strip-extras -o - $(1)'
+# Lock a requirements .in file with uv inside the base image, so the pins match its Python and platform, with the
+# hashes of every file (the Dockerfile installs with --require-hashes). uv, not pip-compile: the same pins, and the
+# dev lock takes under a second instead of 46 s (docs/supply-chain.md).
+UV_VERSION := 0.13.9
+pin = docker run --rm -v "$(CURDIR):/src:ro" -w /src $(BASE_IMAGE) sh -c 'pip install -q --root-user-action=ignore \
+	--disable-pip-version-check uv==$(UV_VERSION) && uv pip compile -q --system-certs --generate-hashes \
+	--custom-compile-command "make lock" $(1)'
 
-.PHONY: help venv test test-fast bench bench-quick bench-cache lint up dev down lock clean
+.PHONY: help venv test test-fast bench bench-quick bench-cache sbom reproduce lint up dev down lock clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,8 +49,15 @@ bench: venv ## Measure layercake against the guide's first attempt; writes bench
 bench-quick: venv ## The same, one run of each and 2 s of load per cell (as CI runs it); writes build/bench/
 	$(VENV)/bin/python -m bench.run --quick --out build/bench
 
-bench-cache: venv ## Measure pip's BuildKit cache mount against today's Dockerfile; writes build/cachemounts/
-	$(VENV)/bin/python -m bench.cache_mounts --out build/cachemounts
+bench-cache: venv ## Measure pip's BuildKit cache mount against today's Dockerfile; writes bench/results/cache-mounts.*
+	$(VENV)/bin/python -m bench.cache_mounts
+
+sbom: venv ## Build the image and write the CycloneDX SBOM of the packages installed in it to build/sbom.cdx.json
+	docker compose build web
+	$(VENV)/bin/python -m harness.supply $${IMAGE:-layercake:dev} build/sbom.cdx.json
+
+reproduce: venv ## Build this commit twice from clean, with SOURCE_DATE_EPOCH, and compare the bytes
+	$(VENV)/bin/python -m harness.reproduce
 
 lint: venv ## Lint the Dockerfile with hadolint
 	$(VENV)/bin/hadolint Dockerfile

@@ -23,8 +23,19 @@ from harness.project import Project
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = Project(ROOT)
 INSTALL = "RUN pip install --no-cache-dir"
-# One more small, pure-Python package, pinned, as a user adding a dependency would.
+# One more small, pure-Python package, pinned and with its wheel's hash, as a user adding a dependency would.
 NEW_DEPENDENCY = "six==1.17.0"
+NEW_DEPENDENCY_HASH = "sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274"
+
+
+def add_dependency(folder: Path) -> None:
+    """Add NEW_DEPENDENCY to the folder's requirements.txt, with its hash when the file is hash-locked, and a comment
+    no other build had, so that BuildKit can't find the new layer in its cache from an earlier run."""
+    requirements = folder / "requirements.txt"
+    hashed = "--hash=" in requirements.read_text()
+    line = NEW_DEPENDENCY + (f" --hash={NEW_DEPENDENCY_HASH}" if hashed else "") + f"  # added {uuid.uuid4().hex}"
+    with requirements.open("a") as file:
+        file.write(line + "\n")
 
 
 def variants(dockerfile: str, cache_id: str) -> dict[str, str]:
@@ -75,8 +86,7 @@ def measure(client: docker.DockerClient, runs: int, work: Path) -> dict:
                 figures["code_change_s"].append(
                     build(client, folder, f"{tag}:{run}", PROJECT.base_image, False, dockerfile, lineage).seconds
                 )
-                with (folder / "requirements.txt").open("a") as requirements:
-                    requirements.write(f"{NEW_DEPENDENCY}\n")
+                add_dependency(folder)
                 figures["dependency_change_s"].append(
                     build(client, folder, f"{tag}:{run}", PROJECT.base_image, False, dockerfile, lineage).seconds
                 )

@@ -5,6 +5,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 NAIVE, OURS = "naive", "layercake"
+VARIANTS = ("naive", "compose sample", "docker init", "layercake")
 
 
 def seconds(value: float) -> str:
@@ -27,28 +28,40 @@ def verdict(goal: dict) -> str:
     return f"{sign} {goal['bound']}: **{'met' if goal['met'] else 'missed'}**"
 
 
-def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
-    """Return (what, naive, layercake, ratio, goal) for each measured figure."""
-    naive, ours = results["variants"][NAIVE], results["variants"][OURS]
+def median(value):
+    return value["median"] if isinstance(value, dict) else value
+
+
+def rows(results: dict) -> list[list[str]]:
+    """Return [what, one cell per variant, layercake ÷ naive, goal] for each measured figure."""
+    variants = [results["variants"][name] for name in VARIANTS]
     goals = {goal["name"]: goal for goal in results["goals"]}
 
     def row(what, key, show, goal=None):
-        a, b = naive[key], ours[key]
-        a, b = (a["median"], b["median"]) if isinstance(a, dict) else (a, b)
-        return (what, show(a), show(b), f"{b / a:.3g}", verdict(goals[goal]) if goal else "")
+        values = [median(variant[key]) for variant in variants]
+        ratio = f"{values[-1] / values[0]:.3g}"
+        return [what, *(show(value) for value in values), ratio, verdict(goals[goal]) if goal else ""]
 
     stop = row("docker stop", "stop_s", seconds, "stop")
-    exits = (naive["stop_exit_codes"], ours["stop_exit_codes"])
+    stop[1:5] = [f"{cell} (exit {variant['stop_exit_codes'][0]})" for cell, variant in zip(stop[1:5], variants)]
+    cis = [sum(variant["cis"].values()) for variant in variants]
     return [
         row("cold build", "cold_build_s", seconds),
         row("rebuild after a one-line app.py change", "rebuild_s", seconds, "rebuild"),
+        row("rebuild after one more dependency", "dependency_rebuild_s", seconds),
         row("build context sent", "context_bytes", size, "context"),
         row("image size", "image_bytes", size),
         row("overhead above the base", "overhead_bytes", size, "overhead"),
         row(f"docker run to the first 200 on {probe_path(results)}", "start_s", seconds),
-        (stop[0], f"{stop[1]} (exit {exits[0][0]})", f"{stop[2]} (exit {exits[1][0]})", *stop[3:]),
-        ("runs as", naive["user"], ours["user"], "", ""),
-        ("command", " ".join(naive["command"]), " ".join(ours["command"]), "", ""),
+        stop,
+        [
+            "CIS rules held at run time",
+            *(f"{held} of {len(variant['cis'])}" for held, variant in zip(cis, variants)),
+            "",
+            "",
+        ],
+        ["runs as", *(variant["user"] for variant in variants), "", ""],
+        ["command", *(" ".join(variant["command"]) for variant in variants), "", ""],
     ]
 
 
@@ -66,13 +79,17 @@ def intro(results: dict) -> str:
 
 def markdown(results: dict) -> str:
     lines = [
-        "## layercake vs the guide's first attempt",
+        "## layercake, the guide's first attempt and two peers",
         "",
         intro(results),
         "",
-        "| | naive | layercake | layercake ÷ naive | goal |",
-        "|---|--:|--:|--:|---|",
+        f"| | {' | '.join(VARIANTS)} | layercake ÷ naive | goal |",
+        "|---|--:|--:|--:|--:|--:|---|",
         *(f"| {' | '.join(row)} |" for row in rows(results)),
+        "",
+        *peers(results),
+        "",
+        *conclusions(results),
         "",
         "### Load",
         "",
@@ -112,15 +129,75 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def conclusions(results: dict) -> list[str]:
+    """What a reader should take from the run, in a few sentences made from its figures."""
+    variants = results["variants"]
+    ours = variants[OURS]
+    behind = results["behind"]
+    probe = probe_path(results)
+    cell = {(c["server"], c["connections"]): c for c in results["load"] if c["path"] == probe}
+    gunicorn, dev = cell["layercake", 8], cell["dev server", 8]
+    others = [name for name in VARIANTS if name != OURS]
+    slowest_stop = min(median(variants[name]["stop_s"]) for name in others)
+    rules = {name: sum(variants[name]["cis"].values()) for name in VARIANTS}
+    met = [goal for goal in results["goals"] if goal["met"]]
+    all_killed = all(137 in variants[name]["stop_exit_codes"] for name in others)
+    killed = " (killed after the timeout, exit 137: their PID 1 does not act on SIGTERM)" if all_killed else ""
+    lead = (
+        "no peer is ahead of layercake on any figure by more than a tie (10%)"
+        if not behind
+        else "a peer is ahead on " + ", ".join(f"{item['figure']} ({item['peer']})" for item in behind)
+    )
+    return [
+        (
+            f"What to conclude: {lead}. layercake stops in {seconds(median(ours['stop_s']))}, the others in "
+            f"{seconds(slowest_stop)} or more{killed}; it holds "
+            f"{rules[OURS]} of {len(ours['cis'])} runtime rules, the others {min(rules[n] for n in others)} to "
+            f"{max(rules[n] for n in others)}. Against the guide's first attempt, {len(met)} of "
+            f"{len(results['goals'])} goals are met. On {probe} at 8 connections gunicorn answered "
+            f"{gunicorn['requests_per_s'] / dev['requests_per_s']:.1f}× the dev server's requests per second and "
+            f"{gunicorn['requests_per_cpu_s'] / dev['requests_per_cpu_s']:.1f}× its requests per CPU-second: on "
+            f"{results['machine']['cpus']} CPUs, wrk itself takes about one."
+        ),
+    ]
+
+
+def peers(results: dict) -> list[str]:
+    """Say where a peer is ahead of layercake, and which rules each image breaks."""
+    lines = ["Where a peer is ahead of layercake (by more than a tie):", ""]
+    for item in results["behind"]:
+        if item["figure"].startswith("CIS "):
+            lines.append(f"- {item['peer']} holds {item['figure']}, layercake does not")
+        else:
+            show = size if item["figure"].endswith("_bytes") else seconds
+            lines.append(
+                f"- {item['peer']}: {item['figure']} {show(item['other'])} against layercake's "
+                f"{show(item['layercake'])}"
+            )
+    if not results["behind"]:
+        lines.append("- nowhere")
+    lines += ["", "CIS rules each image breaks at run time:", ""]
+    for name in VARIANTS:
+        broken = [rule for rule, held in results["variants"][name]["cis"].items() if not held]
+        lines.append(f"- {name}: {', '.join(broken) or 'none'}")
+    return lines
+
+
 CHART = [
     ("cold build", "cold_build_s", seconds),
     ("rebuild after an app.py change", "rebuild_s", seconds),
+    ("rebuild after a new dependency", "dependency_rebuild_s", seconds),
     ("build context sent", "context_bytes", size),
     ("overhead above the base", "overhead_bytes", size),
     ("docker run to first 200", "start_s", seconds),
     ("docker stop", "stop_s", seconds),
 ]
-COLORS = {NAIVE: (170, 170, 170), OURS: (38, 110, 190)}
+COLORS = {
+    "naive": (170, 170, 170),
+    "compose sample": (230, 160, 60),
+    "docker init": (90, 170, 110),
+    OURS: (38, 110, 190),
+}
 
 
 def probe_path(results: dict) -> str:
@@ -132,19 +209,18 @@ def draw(results: dict, path: Path) -> None:
     """Draw one pair of bars per figure, each pair scaled to its larger bar, labelled with the values."""
     figures = []
     for what, key, show in CHART:
-        pair = [results["variants"][variant][key] for variant in (NAIVE, OURS)]
-        figures.append((what, [v["median"] if isinstance(v, dict) else v for v in pair], show))
+        figures.append((what, VARIANTS, [median(results["variants"][variant][key]) for variant in VARIANTS], show))
     probe = probe_path(results)
     rps = {c["server"]: c["requests_per_s"] for c in results["load"] if c["path"] == probe and c["connections"] == 8}
-    figures.append((f"{probe} at 8 connections", [rps["dev server"], rps["layercake"]], rate))
+    figures.append((f"{probe} at 8 connections", (NAIVE, OURS), [rps["dev server"], rps["layercake"]], rate))
 
-    width, label_w, bar_w, row_h = 1000, 300, 530, 64
+    width, label_w, bar_w, row_h = 1000, 300, 480, 24 * len(VARIANTS) + 16
     height = 90 + row_h * len(figures) + 40
     image = Image.new("RGB", (width, height), "white")
     pen = ImageDraw.Draw(image)
     title, text, small = (ImageFont.load_default(size) for size in (22, 16, 13))
     machine = results["machine"]
-    pen.text((20, 14), "layercake vs the guide's first attempt", fill="black", font=title)
+    pen.text((20, 14), "layercake, the guide's first attempt and two peers", fill="black", font=title)
     pen.text(
         (20, 46),
         f"Shorter is better, except requests/s. {machine['cpus']} CPUs, base {machine['base_image']}, "
@@ -153,18 +229,18 @@ def draw(results: dict, path: Path) -> None:
         font=small,
     )
     top = 80
-    for index, (what, pair, show) in enumerate(figures):
+    for index, (what, names, values, show) in enumerate(figures):
         y = top + index * row_h
         pen.text((20, y + 14), what, fill="black", font=text)
-        largest = max(pair) or 1
-        for offset, (variant, value) in enumerate(zip((NAIVE, OURS), pair)):
+        largest = max(values) or 1
+        for offset, (variant, value) in enumerate(zip(names, values)):
             bar_y = y + offset * 24
             length = max(2, round(bar_w * value / largest))
             pen.rectangle((label_w, bar_y, label_w + length, bar_y + 20), fill=COLORS[variant])
             pen.text((label_w + length + 8, bar_y + 2), f"{variant}: {show(value)}", fill="black", font=small)
     legend_y = height - 30
-    for offset, variant in enumerate((NAIVE, OURS)):
-        x = 20 + offset * 160
+    for offset, variant in enumerate(VARIANTS):
+        x = 20 + offset * 180
         pen.rectangle((x, legend_y, x + 16, legend_y + 16), fill=COLORS[variant])
         pen.text((x + 24, legend_y), variant, fill="black", font=small)
     image.save(path)

@@ -17,12 +17,15 @@ from pathlib import Path
 import docker
 import requests
 
+from bench.cache_mounts import add_dependency, remove_cache_mounts
 from bench.report import draw, markdown
 from harness.build import build
+from harness.containers import ComposeProject
 from harness.contract import Contract
 from harness.http import free_port
 from harness.load import run_wrk
 from harness.project import Project
+from harness.runtime import judge
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = Project(ROOT)
@@ -30,7 +33,24 @@ CONTRACT = PROJECT.contract
 BASE_IMAGE = PROJECT.base_image
 APP_PORT = CONTRACT.port
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+PEERS = ROOT / "bench" / "peers"
+# Every image measured, in the order the tables show them: the guide's first attempt, the peers, layercake.
+VARIANTS = ("naive", "compose sample", "docker init", "layercake")
+# Figures where less is better, compared between layercake and each peer.
+COMPARED = (
+    "cold_build_s",
+    "rebuild_s",
+    "dependency_rebuild_s",
+    "context_bytes",
+    "image_bytes",
+    "overhead_bytes",
+    "start_s",
+    "stop_s",
+)
+# Medians of a few builds or starts on a 2-core machine move by up to this much between runs, so a smaller lead is
+# a tie, not a loss.
+TIE = 0.10
 # The other layercake bases, measured when the image is already on this machine (a benchmark never pulls).
 OTHER_BASES = {"alpine": PROJECT.default_base_image, "slim": "python:3.13-slim-bookworm"}
 CONCURRENCY = (1, 8, 32)
@@ -71,6 +91,8 @@ CMD ["python", "app.py"]
 """
 # ...and its app.py ends the way the guide's does, so that the dev server is reachable from outside.
 NAIVE_MAIN = '\n\nif __name__ == "__main__":\n    app.run(host="0.0.0.0", port=5000)\n'
+# What each peer brings from bench/peers/ and whether it runs the dev server (then its app.py ends like the naive).
+PEER_DEV_SERVER = {"compose sample": True, "docker init": False}
 # The goals the template promises, each as (what, figure, baseline, bound, kind): layercake's figure divided by the
 # baseline's must be at most ("max") or at least ("min") the bound, in the same run.
 GOALS = {
@@ -106,30 +128,56 @@ class Bench:
         subprocess.run([*git, "commit", "-q", "-m", "add sample data"], check=True)
         subprocess.run([*git, "rm", "-q", "sample.bin"], check=True)
         subprocess.run([*git, "commit", "-q", "-m", "drop sample data"], check=True)
-        subprocess.run([sys.executable, "-m", "venv", str(folder / "venv")], check=True)
+        # Named .venv, the name docker init's .dockerignore knows, so no peer pays for a folder's name.
+        subprocess.run([sys.executable, "-m", "venv", str(folder / ".venv")], check=True)
+        return folder
+
+    def foreign_folder(self, source: Path, name: str, dockerfile: str, dev_server: bool) -> Path:
+        """Copy layercake's folder without its Docker files and gunicorn settings, for another image's own."""
+        folder = self.work / name.replace(" ", "-")
+        shutil.copytree(source, folder, symlinks=True)
+        for own in (".dockerignore", "gunicorn.conf.py"):
+            (folder / own).unlink()
+        (folder / "Dockerfile").write_text(dockerfile.replace("5000", str(APP_PORT)))
+        if dev_server:
+            app = folder / "app.py"
+            text = app.read_text()
+            main = NAIVE_MAIN.replace("5000", str(APP_PORT))
+            app.write_text(text.split('\nif __name__ == "__main__":')[0].rstrip() + main)
         return folder
 
     def naive_folder(self, source: Path) -> Path:
-        folder = self.work / "naive"
-        shutil.copytree(source, folder, symlinks=True)
-        (folder / ".dockerignore").unlink()
-        (folder / "Dockerfile").write_text(NAIVE_DOCKERFILE.format(base=BASE_IMAGE))
-        app = folder / "app.py"
-        text = app.read_text()
-        app.write_text(text.split('\nif __name__ == "__main__":')[0].rstrip() + NAIVE_MAIN)
+        return self.foreign_folder(source, "naive", NAIVE_DOCKERFILE.format(base=BASE_IMAGE), dev_server=True)
+
+    def cache_id(self, variant: str) -> str:
+        return f"layercake-bench-{self.run_id}-{variant.replace(' ', '-')}"
+
+    def peer_folder(self, source: Path, name: str) -> Path:
+        """A peer's folder: its Dockerfile (with a pip cache of this run's own) and its .dockerignore, if it has one."""
+        stem = name.replace(" ", "-")
+        dockerfile = (PEERS / f"{stem}.Dockerfile").read_text()
+        dockerfile = dockerfile.replace("--mount=type=cache,", f"--mount=type=cache,id={self.cache_id(name)},")
+        folder = self.foreign_folder(source, name, dockerfile, PEER_DEV_SERVER[name])
+        if (PEERS / f"{stem}.dockerignore").exists():
+            shutil.copy(PEERS / f"{stem}.dockerignore", folder / ".dockerignore")
         return folder
 
     def tag(self, variant: str) -> str:
-        return f"layercake-bench-{self.run_id}:{variant}"
+        return f"layercake-bench-{self.run_id}:{variant.replace(' ', '-')}"
 
     def build(self, folder: Path, variant: str, nocache: bool, base: str = BASE_IMAGE):
         built = build(self.client, folder, self.tag(variant), base, nocache=nocache)
         self.image_ids.add(built.image.id)
         return built
 
+    def cold_build(self, folder: Path, variant: str):
+        """Build with no layer cache and an empty pip cache mount (`--no-cache` keeps cache mounts)."""
+        remove_cache_mounts(self.cache_id(variant))
+        return self.build(folder, variant, nocache=True)
+
     def builds(self, folder: Path, variant: str) -> dict:
-        """Time cold builds, then rebuilds after a one-line app.py change; size the image."""
-        cold = [self.build(folder, variant, nocache=True) for _ in range(self.runs)]
+        """Time cold builds, rebuilds after a one-line app.py change and after one more dependency; size the image."""
+        cold = [self.cold_build(folder, variant) for _ in range(self.runs)]
         rebuild = []
         for run in range(self.runs):
             with (folder / "app.py").open("a") as app:
@@ -137,9 +185,19 @@ class Bench:
             rebuild.append(self.build(folder, variant, nocache=False).seconds)
         image = self.client.images.get(self.tag(variant))
         base = self.client.images.get(BASE_IMAGE)
+        requirements = (folder / "requirements.txt").read_text()
+        dependency_rebuild = []
+        for _ in range(self.runs):
+            (folder / "requirements.txt").write_text(requirements)
+            self.build(folder, variant, nocache=False)  # back to the lock, from the layer cache
+            add_dependency(folder)
+            dependency_rebuild.append(self.build(folder, variant, nocache=False).seconds)
+        (folder / "requirements.txt").write_text(requirements)
+        self.build(folder, variant, nocache=False)
         return {
             "cold_build_s": summary([built.seconds for built in cold]),
             "rebuild_s": summary(rebuild),
+            "dependency_rebuild_s": summary(dependency_rebuild),
             "context_bytes": cold[0].context_bytes,
             "image_bytes": image.attrs["Size"],
             "overhead_bytes": image.attrs["Size"] - base.attrs["Size"],
@@ -182,6 +240,19 @@ class Bench:
             exit_codes.append(container.attrs["State"]["ExitCode"])
             container.remove()
         return {"start_s": summary(starts), "stop_s": summary(stops), "stop_exit_codes": exit_codes}
+
+    def runtime_rules(self, folder: Path, variant: str) -> dict[str, bool]:
+        """Judge the CIS rules on a running container, run as its project runs it: layercake by its compose files,
+        the others by `docker run` with only a loopback port, which is all their compose files add."""
+        image = self.client.images.get(self.tag(variant))
+        if variant != "layercake":
+            container, _, _ = self.start(variant)
+            try:
+                return judge(container.attrs, image.attrs)
+            finally:
+                container.remove(force=True)
+        with ComposeProject(Project(folder), f"layercake-bench-{self.run_id}", free_port()) as stack:
+            return judge(stack.web(self.client).attrs, image.attrs)
 
     def other_base(self, folder: Path, name: str, base: str) -> dict:
         """Build layercake on another base image that is already here, and size and start it."""
@@ -244,6 +315,7 @@ class Bench:
         return cells
 
     def cleanup(self) -> None:
+        remove_cache_mounts(f"layercake-bench-{self.run_id}")
         for container in self.client.containers.list(all=True, filters={"label": f"layercake.bench={self.run_id}"}):
             container.remove(force=True)
         for image_id in self.image_ids:
@@ -298,6 +370,22 @@ def goals(results: dict) -> list[dict]:
     return checked
 
 
+def behind(results: dict) -> list[dict]:
+    """Every figure on which a peer beats layercake by more than a tie, and every CIS rule a peer holds and it not."""
+    ours = results["variants"]["layercake"]
+    found = []
+    for peer in PEER_DEV_SERVER:
+        theirs = results["variants"][peer]
+        for key in COMPARED:
+            a, b = (figure(results, "layercake", key), figure(results, peer, key))
+            if a > b * (1 + TIE):
+                found.append({"peer": peer, "figure": key, "layercake": a, "other": b})
+        for rule, held in theirs["cis"].items():
+            if held and not ours["cis"][rule]:
+                found.append({"peer": peer, "figure": f"CIS {rule}", "layercake": 0, "other": 1})
+    return found
+
+
 def machine(client: docker.DockerClient) -> dict:
     meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
     base = client.images.get(BASE_IMAGE)
@@ -321,13 +409,16 @@ def run(client: docker.DockerClient, quick: bool) -> dict:
         try:
             bench.log(f"base image {BASE_IMAGE}; {runs} run(s) each; {load_runs} load round(s) of {load_s} s per cell")
             ours = bench.working_folder("layercake")
-            naive = bench.naive_folder(ours)
+            folders = {"naive": bench.naive_folder(ours)}
+            folders |= {peer: bench.peer_folder(ours, peer) for peer in PEER_DEV_SERVER}
+            folders["layercake"] = ours
             variants = {}
-            for variant, folder in (("naive", naive), ("layercake", ours)):
+            for variant in VARIANTS:
                 bench.log(f"building {variant}")
-                variants[variant] = bench.builds(folder, variant)
-                bench.log(f"starting and stopping {variant}")
+                variants[variant] = bench.builds(folders[variant], variant)
+                bench.log(f"starting and stopping {variant}, and judging its runtime")
                 variants[variant].update(bench.lifecycle(variant))
+                variants[variant]["cis"] = bench.runtime_rules(folders[variant], variant)
             other_bases = {}
             for name, base in OTHER_BASES.items():
                 if base == BASE_IMAGE:
@@ -354,6 +445,7 @@ def run(client: docker.DockerClient, quick: bool) -> dict:
         "load": load,
     }
     results["goals"] = goals(results)
+    results["behind"] = behind(results)
     return results
 
 

@@ -158,12 +158,16 @@ class ComposeProject(DockerCompose):
 
     def environ(self) -> dict[str, str]:
         """The environment compose runs in: Docker's settings from the caller, the test's own, and nothing else."""
-        settings = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ} | {
-            "COMPOSE_PROJECT_NAME": self.name,
-            "PORT": str(self.port),
-            "BASE_IMAGE": self.project.base_image,
-            "IMAGE": f"{self.name}:test",
-        }
+        settings = (
+            {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+            | self.project.git_facts
+            | {
+                "COMPOSE_PROJECT_NAME": self.name,
+                "PORT": str(self.port),
+                "BASE_IMAGE": self.project.base_image,
+                "IMAGE": f"{self.name}:test",
+            }
+        )
         return {name: value for name, value in (settings | self.env).items() if value is not None}
 
     def _run_command(self, cmd, context=None):

@@ -34,7 +34,10 @@ def pytest_terminal_summary(terminalreporter, config):
     measured = config.stash[figures.FIGURES]
     if measured:
         project = Project(config.rootpath)
-        figures.write(terminalreporter, measured, project.base_image, config.rootpath / "build" / "report.json")
+        out = config.rootpath / "build" / "report.json"
+        figures.write(
+            terminalreporter, measured, project.base_image, out, figures.run_summary(terminalreporter, config)
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +40,28 @@ class Project:
     def base_image(self) -> str:
         """BASE_IMAGE from the environment (a mirror or an offline base), else the Dockerfile's default."""
         return os.environ.get("BASE_IMAGE") or self.default_base_image
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(self.root), *args], check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    @cached_property
+    def git_facts(self) -> dict[str, str]:
+        """The build args of the image's OCI labels, from git (none outside a checkout: the labels stay empty)."""
+        inside = subprocess.run(["git", "-C", str(self.root), "rev-parse"], check=False, capture_output=True)
+        if inside.returncode:
+            return {}
+        remotes = self.git("remote").split()
+        source = self.git("remote", "get-url", "origin" if "origin" in remotes else remotes[0]) if remotes else ""
+        return {
+            # Credentials in a remote's URL never go into a label.
+            "OCI_SOURCE": re.sub(r"//[^/@]+@", "//", source),
+            "OCI_REVISION": self.git("rev-parse", "HEAD"),
+            # The commit's time, not the build's, so that two builds of one commit say the same.
+            "OCI_CREATED": self.git("log", "-1", "--format=%cI"),
+            "OCI_VERSION": self.git("describe", "--tags", "--always", "--dirty"),
+        }
 
     def part(self, relative: str, why: str) -> Path:
         """Return an optional part of the project (docs, manifests, examples); skip the test, saying why, if gone."""

@@ -1,6 +1,9 @@
 """The figures the checks measured: printed at the end of the run and written to build/report.json."""
 
+import datetime
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -8,8 +11,32 @@ import pytest
 FIGURES = pytest.StashKey[dict]()
 
 
-def write(terminalreporter, figures: dict, base_image: str, out: Path) -> None:
-    """Print the figures under a section of pytest's summary, and keep them in out as JSON."""
+def machine() -> dict:
+    """What the figures were measured on."""
+    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    docker = subprocess.run(
+        ["docker", "version", "--format", "{{.Server.Version}}"], check=False, capture_output=True, text=True
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(int(meminfo["MemTotal"].split()[0]) / 2**20, 1),
+        "docker": docker.stdout.strip() or "unknown",
+    }
+
+
+def run_summary(terminalreporter, config) -> dict:
+    """Which tests ran (the -m and -k selection) and how they ended, so a partial run is never taken for a full one."""
+    counts = {
+        outcome: len(terminalreporter.stats.get(outcome, [])) for outcome in ("passed", "failed", "skipped", "error")
+    }
+    paths = [] if config.args_source == pytest.Config.ArgsSource.TESTPATHS else config.args
+    selection = " ".join(filter(None, [config.option.markexpr, config.option.keyword, *paths]))
+    return {"selection": selection, **counts}
+
+
+def write(terminalreporter, figures: dict, base_image: str, out: Path, run: dict) -> None:
+    """Print the figures under a section of pytest's summary, and keep them in out as JSON, with the machine and
+    the run they came from."""
     terminalreporter.section("layercake report")
     terminalreporter.write_line(f"base image: {base_image}")
     for name, value in figures.items():
@@ -20,5 +47,12 @@ def write(terminalreporter, figures: dict, base_image: str, out: Path) -> None:
         else:
             terminalreporter.write_line(f"{name:<40} {value}")
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"base_image": base_image, "figures": figures}, indent=2) + "\n")
+    document = {
+        "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "base_image": base_image,
+        "run": run,
+        "figures": figures,
+    }
+    out.write_text(json.dumps(document, indent=2) + "\n")
     terminalreporter.write_line(f"written to {out}")

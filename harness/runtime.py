@@ -109,3 +109,22 @@ RULES: dict[str, tuple[Callable[[Runtime], bool], str]] = {
 def broken(runtime: Runtime) -> list[str]:
     """Return each rule the runtime breaks, with its fix."""
     return [f"CIS {name}: {fix}" for name, (check, fix) in RULES.items() if not check(runtime)]
+
+
+def judge(container_attrs: dict, image_attrs: dict) -> dict[str, bool]:
+    """Every rule above, the image's own (CIS 4.1 and 4.6) and whether each resource is limited, for a container
+    from `docker inspect`: the same verdicts the checks give, as a table for the benchmark."""
+    runtime = from_docker(container_attrs)
+    config = image_attrs["Config"]
+    health = (config.get("Healthcheck") or {}).get("Test") or ["NONE"]
+    verdicts = {
+        "4.1 the image's user is not root": (config.get("User") or "root").split(":")[0] not in ("root", "0"),
+        "4.6 the image has a HEALTHCHECK": health[0] != "NONE",
+    }
+    verdicts |= {name: check(runtime) for name, (check, _) in RULES.items()}
+    return verdicts | {
+        "5.11 memory is limited": runtime.memory_bytes > 0,
+        "5.12 CPU is limited": runtime.cpus > 0,
+        "5.26 no new privileges": runtime.no_new_privileges,
+        "5.29 PIDs are limited": runtime.pids > 0,
+    }

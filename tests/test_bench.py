@@ -46,7 +46,7 @@ def test_results_match_the_schema(folder):
 
 def test_medians_come_from_the_runs(results):
     for name, variant in results["variants"].items():
-        for key in ("cold_build_s", "rebuild_s", "start_s", "stop_s"):
+        for key in ("cold_build_s", "rebuild_s", "dependency_rebuild_s", "start_s", "stop_s"):
             timing = variant[key]
             assert len(timing["runs"]) == results["runs"], f"{name} {key}: {len(timing['runs'])} runs recorded"
             assert timing["median"] == pytest.approx(statistics.median(timing["runs"]), abs=1e-3), f"{name} {key}"
@@ -88,6 +88,34 @@ def test_goals_follow_from_the_figures(results, contract):
         assert goal["ratio"] == pytest.approx(ours / theirs, rel=1e-3), f"goal {goal['name']}: wrong ratio"
         met = ours / theirs <= goal["bound"] if goal["kind"] == "max" else ours / theirs >= goal["bound"]
         assert goal["met"] is met, f"goal {goal['name']} says met={goal['met']} but the ratio is {ours / theirs:.3g}"
+
+
+def test_every_image_is_judged_on_the_same_rules(results):
+    rules = {name: set(variant["cis"]) for name, variant in results["variants"].items()}
+    assert set(rules) == set(bench.VARIANTS), f"the bench measured {sorted(rules)}, not {bench.VARIANTS}"
+    assert len({frozenset(names) for names in rules.values()}) == 1, (
+        f"the images were judged on different rules: {rules}"
+    )
+    broken = [rule for rule, held in results["variants"]["layercake"]["cis"].items() if not held]
+    assert not broken, f"layercake, run by its compose files, breaks {broken}: see harness/checks/test_cis.py"
+
+
+def test_peer_comparison_follows_from_the_figures(results):
+    ours = results["variants"]["layercake"]
+    expected = []
+    for peer in bench.PEER_DEV_SERVER:
+        for key in bench.COMPARED:
+            a, b = bench.figure(results, "layercake", key), bench.figure(results, peer, key)
+            if a > b * (1 + bench.TIE):
+                expected.append((peer, key))
+        expected += [
+            (peer, f"CIS {rule}")
+            for rule, held in results["variants"][peer]["cis"].items()
+            if held and not ours["cis"][rule]
+        ]
+    assert [(item["peer"], item["figure"]) for item in results["behind"]] == expected, (
+        "the list of figures where a peer is ahead does not follow from the figures"
+    )
 
 
 def test_table_and_chart_are_written(folder, results):

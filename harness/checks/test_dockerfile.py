@@ -51,15 +51,13 @@ def test_base_image_is_pinned(project, instructions):
     assert froms == ["${BASE_IMAGE}"], f"build FROM the BASE_IMAGE argument, not {froms}"
 
 
-@pytest.mark.parametrize("name", ["requirements.txt", "requirements-dev.txt"])
-def test_requirements_are_pinned(project, name):
-    path = project.root / name
-    if name != "requirements.txt" and not path.exists():
-        pytest.skip(f"{name} is not here")
-    lines = path.read_text().splitlines()
-    requirements = [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
-    loose = [line for line in requirements if not re.fullmatch(r"[A-Za-z0-9._-]+(\[[\w,-]+\])?==[\w.+!-]+", line)]
-    assert requirements and not loose, f"{name} has unpinned lines {loose}: pin every package with == (make lock)"
+def test_install_checks_the_hash_lock(instructions):
+    installs = [args for keyword, args in instructions if keyword == "RUN" and "pip install" in args]
+    loose = [args for args in installs if "--require-hashes" not in args or "--no-deps" not in args]
+    assert installs and not loose, (
+        f"{loose or 'no RUN pip install'}: install the lock with `pip install --require-hashes --no-deps -r "
+        "requirements.txt`, so a file that differs from the locked one, or a package outside the lock, stops the build"
+    )
 
 
 def test_no_add_instruction(instructions):
