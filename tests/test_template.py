@@ -15,7 +15,7 @@ from harness.budgets import TEMPLATE_RUN_MAX_S
 pytestmark = [pytest.mark.docker, pytest.mark.template]
 
 # The project's own parts, which a user deletes: the checks of what is left must not care.
-PROJECT_PARTS = ["README.ru.md", "bench", "deploy", ".github", ".ci", "examples"]
+PROJECT_PARTS = ["README.ru.md", "docs", "bench", "deploy", ".github", ".ci", "examples"]
 # The guide's app, which the user's app replaces.
 GUIDE_APP = ["app.py", "static", "tests/test_app.py", "layercake.toml", "README.md"]
 # The harness's slow load test is left out of the copy's run: it proves nothing about the app's shape.

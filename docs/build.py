@@ -1,0 +1,190 @@
+"""Write what docs/ says from data, never by hand: the lessons pages (English and Russian) from docs/lessons.toml,
+the test figures from the run report, and the benchmark from bench/results/latest.json.
+
+`make docs` runs `python -m docs.build`; tests/test_docs.py checks that the committed pages are what it writes.
+A full, green run of `make test` leaves build/report.json, which this takes into docs/results/test-report.json.
+"""
+
+import json
+import re
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+LESSONS = DOCS / "lessons.toml"
+RUN_REPORT = ROOT / "build" / "report.json"
+TEST_REPORT = DOCS / "results" / "test-report.json"
+BENCH_RESULTS = ROOT / "bench" / "results" / "latest.json"
+BLOCK = re.compile(r"(<!-- begin: (?P<name>[\w-]+) -->\n).*?(<!-- end: (?P=name) -->)", re.DOTALL)
+
+WORDS = {
+    "en": {
+        "title": "# The guide's lessons, and the tests that prove them",
+        "intro": (
+            "What you get here: for each lesson of the guide, the line of the template that applies it and the tests "
+            "that go red when it is broken. [Русская версия](lessons.ru.md)."
+        ),
+        "header": "| lesson | where it is applied | tests that fail when it is broken |",
+        "beyond": "## Beyond the guide",
+        "beyond_intro": "What the template adds to the guide, proved the same way.",
+        "why": "## Where the template departs from the guide",
+        "generated": "<!-- written by `make docs` from docs/lessons.toml: edit that file, not this page -->",
+    },
+    "ru": {
+        "title": "# Уроки гайда и тесты, которые их проверяют",
+        "intro": (
+            "Что здесь: для каждого урока гайда — строка шаблона, где он применён, и тесты, которые краснеют, "
+            "если урок нарушить. [English](lessons.md). Остальные страницы в docs/ только на английском."
+        ),
+        "header": "| урок | где применён | тесты, которые падают при нарушении |",
+        "beyond": "## За рамками гайда",
+        "beyond_intro": "Что шаблон добавляет к гайду; проверено так же.",
+        "why": "## Где шаблон расходится с гайдом",
+        "generated": "<!-- пишет `make docs` из docs/lessons.toml: правьте тот файл, а не эту страницу -->",
+    },
+}
+
+# How the run report's figures read in a table; a figure not named here shows under its own key.
+FIGURE_NAMES = {
+    "image_size_mb": "image size, MB",
+    "overhead_above_base_mb": "overhead above the base, MB",
+    "layer_count": "layers",
+    "cold_build_s": "cold build, s",
+    "warm_rebuild_s": "rebuild after an app change, s",
+    "warm_cold_ratio": "rebuild ÷ cold build",
+    "context_bytes": "build context sent from a folder with a 20 MB .git, bytes",
+    "start_to_first_200_s": "docker run to the first 200, s",
+    "stop_s": "docker stop, s",
+    "stop_ratio_of_kill_timeout": "docker stop ÷ the kill timeout",
+    "drain_in_flight_status": "status of a request in flight during docker stop",
+    "compose_stop_s": "docker compose stop, s",
+    "compose_down_s": "docker compose down, s",
+    "unhealthy_after_s": "broken app turned unhealthy after, s",
+    "worker_kill_failed_requests": "requests failed when a worker was killed",
+    "worker_kill_recovery_s": "killed worker: answered again after, s",
+    "pid1_kill_to_healthy_s": "killed PID 1: healthy again after, s",
+    "load": "load test",
+    "swarm": "swarm rollout and rollback",
+    "second_app": "second app (examples/notes) in a copy of the template",
+    "bad_input_statuses": "bad requests and their statuses",
+}
+
+
+def code_link(file: str, depth: str = "../") -> str:
+    return f"[`{file}`]({depth}{file})"
+
+
+def test_link(node: str) -> str:
+    path, _, name = node.partition("::")
+    return f"[`{Path(path).name}`](../{path})`::{name}`"
+
+
+def lessons_page(language: str) -> str:
+    lessons = tomllib.loads(LESSONS.read_text())["lesson"]
+    words = WORDS[language]
+
+    def row(lesson: dict) -> str:
+        where = ", ".join(f"{code_link(file)}: `{text}`" for file, text in lesson["where"])
+        tests = "<br>".join(test_link(node) for node in lesson["tests"])
+        return f"| {lesson[language]} | {where} | {tests} |"
+
+    lines = [words["title"], "", words["intro"], "", words["generated"], "", words["header"], "|---|---|---|"]
+    lines += [row(lesson) for lesson in lessons if not lesson.get("beyond")]
+    lines += ["", words["beyond"], "", words["beyond_intro"], "", words["header"], "|---|---|---|"]
+    lines += [row(lesson) for lesson in lessons if lesson.get("beyond")]
+    lines += ["", words["why"], ""]
+    lines += [f"- **{lesson[language]}.** {lesson['why'][language]}" for lesson in lessons if "why" in lesson]
+    return "\n".join(lines) + "\n"
+
+
+def number(value) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def figure_value(name: str, value) -> str:
+    if name == "bad_input_statuses":
+        statuses = sorted(set(value.values()))
+        return f"{len(value)} kinds, answered with {', '.join(map(str, statuses))}"
+    if isinstance(value, dict):
+        return ", ".join(f"{key.replace('_', ' ')} {number(item)}" for key, item in value.items())
+    return number(value)
+
+
+def test_figures(report: dict) -> str:
+    machine, run = report["machine"], report["run"]
+    lines = [
+        (
+            f"Measured {report['measured_at']} by a full run of `make test` ({run['passed']} passed, {run['skipped']} "
+            f"skipped) on {machine['cpus']} CPUs and {machine['memory_gb']} GB, Docker {machine['docker']}, base image "
+            f"`{report['base_image']}`; written by `make docs` from "
+            f"[docs/results/test-report.json](results/test-report.json)."
+        ),
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| {FIGURE_NAMES.get(name, name)} | {figure_value(name, value)} |" for name, value in report["figures"].items()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def benchmark(results: dict) -> str:
+    from bench.report import markdown
+
+    table = markdown(results).replace("## ", "### ", 1)
+    return table + "\n![layercake, the guide's first attempt and two peers](../bench/results/latest.png)\n"
+
+
+def fill(page: Path, blocks: dict[str, str]) -> str:
+    """Return page's text with each `<!-- begin: name -->` ... `<!-- end: name -->` block holding blocks[name]."""
+    text = page.read_text()
+    found = set()
+
+    def replace(match: re.Match) -> str:
+        found.add(match["name"])
+        return match[1] + blocks[match["name"]] + match[3]
+
+    text = BLOCK.sub(replace, text)
+    missing = set(blocks) - found
+    if missing:
+        raise LookupError(f"{page.relative_to(ROOT)} lacks the block(s) {sorted(missing)} that `make docs` fills")
+    return text
+
+
+def pages() -> dict[Path, str]:
+    """Every page `make docs` writes, with the text it writes; a part that is gone is left out."""
+    written = {}
+    if LESSONS.exists():
+        written |= {DOCS / "lessons.md": lessons_page("en"), DOCS / "lessons.ru.md": lessons_page("ru")}
+    if TEST_REPORT.exists() and (DOCS / "testing.md").exists():
+        report = json.loads(TEST_REPORT.read_text())
+        written[DOCS / "testing.md"] = fill(DOCS / "testing.md", {"test-figures": test_figures(report)})
+    if BENCH_RESULTS.exists() and (DOCS / "benchmark.md").exists():
+        results = json.loads(BENCH_RESULTS.read_text())
+        written[DOCS / "benchmark.md"] = fill(DOCS / "benchmark.md", {"benchmark": benchmark(results)})
+    return written
+
+
+def full_green_run(report: dict) -> bool:
+    run = report.get("run") or {}
+    return not run.get("selection") and run.get("passed", 0) > 0 and not run.get("failed") and not run.get("error")
+
+
+def main() -> None:
+    if RUN_REPORT.exists() and full_green_run(json.loads(RUN_REPORT.read_text())):
+        TEST_REPORT.parent.mkdir(exist_ok=True)
+        if not TEST_REPORT.exists() or TEST_REPORT.read_bytes() != RUN_REPORT.read_bytes():
+            shutil.copyfile(RUN_REPORT, TEST_REPORT)
+            print(f"docs: took the figures of the last full run from {RUN_REPORT.relative_to(ROOT)}", file=sys.stderr)
+    for page, text in pages().items():
+        if not page.exists() or page.read_text() != text:
+            page.write_text(text)
+            print(f"docs: wrote {page.relative_to(ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
