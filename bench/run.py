@@ -25,6 +25,7 @@ from harness.contract import Contract
 from harness.http import free_port
 from harness.load import run_wrk
 from harness.project import Project
+from harness.report import machine as report_machine
 from harness.runtime import judge
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -412,13 +413,10 @@ def behind(results: dict) -> list[dict]:
 
 
 def machine(client: docker.DockerClient) -> dict:
-    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    """The run report's machine (CPUs, memory, Docker), with the OS and the base image the bench built from."""
     base = client.images.get(BASE_IMAGE)
-    return {
-        "cpus": os.cpu_count(),
-        "memory_gb": round(int(meminfo["MemTotal"].split()[0]) / 2**20, 1),
+    return report_machine() | {
         "os": platform.platform(),
-        "docker": client.version()["Version"],
         "base_image": BASE_IMAGE,
         "base_image_description": (base.attrs["Config"].get("Labels") or {}).get(
             "org.opencontainers.image.description", ""

@@ -63,6 +63,11 @@ class Project:
             "OCI_VERSION": self.git("describe", "--tags", "--always", "--dirty"),
         }
 
+    @property
+    def source_date_epoch(self) -> str:
+        """SOURCE_DATE_EPOCH for a reproducible build: the commit's time, or a fixed one outside a git checkout."""
+        return self.git("log", "-1", "--format=%ct") if self.git_facts else "1700000000"
+
     def part(self, relative: str, why: str) -> Path:
         """Return an optional part of the project (docs, manifests, examples); skip the test, saying why, if gone."""
         path = self.root / relative

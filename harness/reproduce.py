@@ -88,7 +88,7 @@ def compare(project: Project, work: Path, epoch: str) -> tuple[str, str, list[st
 
 def main() -> None:
     project = Project(Path(sys.argv[1] if len(sys.argv) > 1 else os.getcwd()).resolve())
-    epoch = project.git("log", "-1", "--format=%ct") if project.git_facts else "0"
+    epoch = project.source_date_epoch
     with tempfile.TemporaryDirectory(prefix="layercake-reproduce-") as work:
         first, second, differ = compare(project, Path(work), epoch)
     print(f"SOURCE_DATE_EPOCH={epoch}\nfirst build:  sha256:{first}\nsecond build: sha256:{second}")

@@ -13,8 +13,7 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture(scope="module")
 def epoch(project) -> str:
-    """The commit's time, or a fixed one outside a git checkout."""
-    return project.git("log", "-1", "--format=%ct") if project.git_facts else "1700000000"
+    return project.source_date_epoch
 
 
 def test_two_clean_builds_give_the_same_bytes(project, epoch, tmp_path):
