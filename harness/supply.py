@@ -11,7 +11,7 @@ import docker
 from harness.containers import LABEL, RUN
 
 OCI = "org.opencontainers.image."
-# Set by the Dockerfile's LABEL; the last four come from the build args that git_facts() gives.
+# Set by the Dockerfile's LABEL; the last four (GIT_LABELS) come from the OCI_* build args of Project.git_facts.
 OCI_LABELS = ("title", "description", "licenses", "source", "revision", "created", "version")
 GIT_LABELS = ("source", "revision", "created", "version")
 # The SBOM generator, run in a throwaway container of the image so that it reads that image's own packages.
@@ -31,7 +31,7 @@ def canonical(name: str) -> str:
 
 
 def read_lock(path: Path) -> list[Locked]:
-    """Read a pip-compile lock: one `name==version` per requirement, each with its `--hash=` options."""
+    """Read a hash lock (uv or pip-compile): one `name==version` per requirement, each with its `--hash=` options."""
     text = re.sub(r"\\\n", " ", path.read_text())
     locked = []
     for line in text.splitlines():
@@ -45,9 +45,9 @@ def read_lock(path: Path) -> list[Locked]:
     return locked
 
 
-def run_in(client: docker.DockerClient, image: str, command: list[str], user: str | None = None) -> str:
+def run_in(client: docker.DockerClient, image: str, command: list[str]) -> str:
     """Run a command in a throwaway, labelled container of image and return its output."""
-    output = client.containers.run(image, command, entrypoint=[], user=user, remove=True, labels={LABEL: RUN})
+    output = client.containers.run(image, command, entrypoint=[], remove=True, labels={LABEL: RUN})
     return output.decode()
 
 
@@ -60,7 +60,7 @@ def installed(client: docker.DockerClient, image: str) -> dict[str, str]:
 
 
 def sbom(client: docker.DockerClient, image: str, tool_version: str) -> dict:
-    """Write a CycloneDX JSON of the Python environment inside image: the generator is installed into /tmp of a
+    """Return a CycloneDX JSON of the Python environment inside image: the generator is installed into /tmp of a
     throwaway container (not into the image) and pointed at the image's own interpreter."""
     generate = (
         "import runpy, sys; sys.path.insert(0, '/tmp/sbom-tool'); "
