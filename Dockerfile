@@ -33,19 +33,11 @@ RUN pip install --no-cache-dir --disable-pip-version-check --root-user-action=ig
 # files stay owned by root so that the app's user cannot change them.
 COPY . .
 
-# Where the image came from, as OCI labels that registries and scanners show: edit the first three for your
-# app; make, compose, the tests and CI pass the git facts, and they come last so a new commit reuses every layer.
-ARG OCI_SOURCE=
-ARG OCI_REVISION=
-ARG OCI_CREATED=
-ARG OCI_VERSION=
+# What the image is, as OCI labels that registries and scanners show: edit these for your app. Its commit and remote
+# come from BuildKit (BUILDX_GIT_LABELS=full, which make, the tests and CI set); without it they are left out, not empty.
 LABEL org.opencontainers.image.title="layercake" \
       org.opencontainers.image.description="A Flask app in a container, built the way the guide teaches" \
-      org.opencontainers.image.licenses="NOASSERTION" \
-      org.opencontainers.image.source="${OCI_SOURCE}" \
-      org.opencontainers.image.revision="${OCI_REVISION}" \
-      org.opencontainers.image.created="${OCI_CREATED}" \
-      org.opencontainers.image.version="${OCI_VERSION}"
+      org.opencontainers.image.licenses="NOASSERTION"
 
 # Run as a non-root numeric UID and GID, which needs no adduser and so works on Alpine and Debian alike.
 USER 10001:10001

@@ -5,12 +5,8 @@ VENV ?= .venv
 # The Dockerfile's pinned default, unless BASE_IMAGE is set in the environment.
 BASE_IMAGE ?= $(shell sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
 export BASE_IMAGE
-# Where the image came from, for its OCI labels (see the Dockerfile), unless CI sets these itself.
-OCI_SOURCE ?= $(shell git remote get-url origin 2>/dev/null | sed -E 's#//[^/@]+@#//#')
-OCI_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
-OCI_CREATED ?= $(shell git log -1 --format=%cI 2>/dev/null)
-OCI_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
-export OCI_SOURCE OCI_REVISION OCI_CREATED OCI_VERSION
+# BuildKit labels every image built here with its commit and remote (the OCI revision and source labels).
+export BUILDX_GIT_LABELS := full
 
 # Lock a requirements .in file with uv inside the base image, so the pins match its Python and platform, with the
 # hashes of every file (the Dockerfile installs with --require-hashes). uv, not pip-compile: the same pins, and the

@@ -36,6 +36,9 @@ WORKER_RECOVERY_MAX_S = 1
 RESTART_HEALTHY_MAX_S = 15
 # Another client must be answered this quickly while a slow client holds a connection open.
 SLOW_CLIENT_ANSWER_MAX_S = 2
+# The slow-client check opens connections until every worker holds one; the kernel hands each to whichever worker wins
+# it, so a few more than the workers are needed, and more than this means the workers never accept.
+SLOW_CLIENTS_MAX = 20
 # compose watch notices the edit, copies it in, and gunicorn --reload restarts the workers: a few seconds at most.
 SYNC_MAX_S = 20
 
@@ -63,6 +66,13 @@ PIDS_LIMIT_MAX = 128
 WORKERS_PER_CPU_MAX = 2
 # The master owns the listening socket, so while it replaces a killed worker a client waits; none should fail.
 WORKER_KILL_FAILED_MAX = 0
+# A dead app must leave the load balancer's rotation (swarm's DNS, a Service) within a minute, whatever the deployment
+# tunes: retries x (interval + timeout) of the image's check, compose's and the pod's liveness probe. The template's
+# timings give 39 s.
+HEALTH_DEAD_HEALTHY_MAX_S = 60
+# The app answers within a second of its start here; a start period longer than this only hides an app that never
+# starts, since no failure counts during it.
+HEALTH_START_PERIOD_MAX_S = 60
 # The unhealthy control runs the image's check every second, 3 times, instead of compose's slower timings: the same
 # check, so it proves the check can fail, in seconds.
 HEALTH_CONTROL_INTERVAL_S = 1

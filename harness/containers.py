@@ -143,6 +143,33 @@ def wait_until_accepted(container, port: int, timeout: float = 5) -> None:
     strategy.wait_until_ready(types.SimpleNamespace(exec=container.exec_run))
 
 
+# For each gunicorn worker (a child of PID 1), how many connections from outside the container it has accepted: the
+# inodes of its sockets, matched against the established rows of /proc/net/tcp on the app's port.
+HELD_BY_WORKER = (
+    "import json, os\n"
+    "rows = [line.split() for line in open('/proc/net/tcp').readlines()[1:]]\n"
+    "outside = {{r[9] for r in rows if r[1].endswith(':{port:04X}') and r[3] == '01' and r[9] != '0'"
+    " and not r[2].startswith('0100007F')}}\n"
+    "held = {{}}\n"
+    "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+    "    try:\n"
+    "        if open(f'/proc/{{pid}}/stat').read().rsplit(')', 1)[1].split()[1] != '1':\n"
+    "            continue\n"
+    "        links = [os.readlink(f'/proc/{{pid}}/fd/{{fd}}') for fd in os.listdir(f'/proc/{{pid}}/fd')]\n"
+    "    except OSError:\n"
+    "        continue\n"
+    "    held[pid] = sum(link[8:-1] in outside for link in links if link.startswith('socket:['))\n"
+    "print(json.dumps(held))\n"
+)
+
+
+def held_by_worker(container, port: int) -> dict[str, int]:
+    """Return worker pid -> the outside connections it holds (container: a docker SDK container)."""
+    exit_code, output = container.exec_run(["python", "-c", HELD_BY_WORKER.format(port=port)])
+    assert exit_code == 0, f"reading the workers' connections failed: {output.decode()}"
+    return json.loads(output)
+
+
 class ComposeProject(DockerCompose):
     """The project's compose file(s) under their own project name and port, so a user's own stack is untouched."""
 
@@ -158,16 +185,14 @@ class ComposeProject(DockerCompose):
 
     def environ(self) -> dict[str, str]:
         """The environment compose runs in: Docker's settings from the caller, the test's own, and nothing else."""
-        settings = (
-            {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
-            | self.project.git_facts
-            | {
-                "COMPOSE_PROJECT_NAME": self.name,
-                "PORT": str(self.port),
-                "BASE_IMAGE": self.project.base_image,
-                "IMAGE": f"{self.name}:test",
-            }
-        )
+        settings = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ} | {
+            # As `make` builds: BuildKit labels the image with the checkout's commit and remote.
+            "BUILDX_GIT_LABELS": "full",
+            "COMPOSE_PROJECT_NAME": self.name,
+            "PORT": str(self.port),
+            "BASE_IMAGE": self.project.base_image,
+            "IMAGE": f"{self.name}:test",
+        }
         return {name: value for name, value in (settings | self.env).items() if value is not None}
 
     def _run_command(self, cmd, context=None):

@@ -26,7 +26,7 @@ class Project:
 
     @property
     def dockerfile(self) -> str:
-        return (self.root / "Dockerfile").read_text()
+        return self.template_file("Dockerfile", "the image is built from it").read_text()
 
     @property
     def default_base_image(self) -> str:
@@ -48,20 +48,16 @@ class Project:
 
     @cached_property
     def git_facts(self) -> dict[str, str]:
-        """The build args of the image's OCI labels, from git (none outside a checkout: the labels stay empty)."""
+        """What BuildKit's git labels (BUILDX_GIT_LABELS) say of this checkout: its commit and, with a remote, where it
+        lives; none outside a checkout."""
         inside = subprocess.run(["git", "-C", str(self.root), "rev-parse"], check=False, capture_output=True)
         if inside.returncode:
             return {}
         remotes = self.git("remote").split()
         source = self.git("remote", "get-url", "origin" if "origin" in remotes else remotes[0]) if remotes else ""
-        return {
-            # Credentials in a remote's URL never go into a label.
-            "OCI_SOURCE": re.sub(r"//[^/@]+@", "//", source),
-            "OCI_REVISION": self.git("rev-parse", "HEAD"),
-            # The commit's time, not the build's, so that two builds of one commit say the same.
-            "OCI_CREATED": self.git("log", "-1", "--format=%cI"),
-            "OCI_VERSION": self.git("describe", "--tags", "--always", "--dirty"),
-        }
+        # Credentials in a remote's URL never go into a label.
+        facts = {"revision": self.git("rev-parse", "HEAD"), "source": re.sub(r"//[^/@]+@", "//", source)}
+        return {name: value for name, value in facts.items() if value}
 
     @property
     def source_date_epoch(self) -> str:
@@ -73,6 +69,14 @@ class Project:
         path = self.root / relative
         if not path.exists():
             pytest.skip(f"{relative} is not here: {why}")
+        return path
+
+    def template_file(self, relative: str, why: str) -> Path:
+        """Return a file every project keeps (the Dockerfile, .dockerignore, gunicorn.conf.py); fail, saying why the
+        lesson needs it, if it is gone."""
+        path = self.root / relative
+        if not path.is_file():
+            pytest.fail(f"{relative} is missing from {self.root}: {why}; restore it from the template", pytrace=False)
         return path
 
     def copy(self, dest: Path) -> Path:

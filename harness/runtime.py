@@ -106,6 +106,11 @@ RULES: dict[str, tuple[Callable[[Runtime], bool], str]] = {
 }
 
 
+def dead_healthy_s(interval: float, timeout: float, retries: int) -> float:
+    """The longest a dead app passes as healthy: each of `retries` failing checks waits its interval and its timeout."""
+    return retries * (interval + timeout)
+
+
 def broken(runtime: Runtime) -> list[str]:
     """Return each rule the runtime breaks, with its fix."""
     return [f"CIS {name}: {fix}" for name, (check, fix) in RULES.items() if not check(runtime)]

@@ -11,9 +11,10 @@ import docker
 from harness.containers import LABEL, RUN
 
 OCI = "org.opencontainers.image."
-# Set by the Dockerfile's LABEL; the last four (GIT_LABELS) come from the OCI_* build args of Project.git_facts.
-OCI_LABELS = ("title", "description", "licenses", "source", "revision", "created", "version")
-GIT_LABELS = ("source", "revision", "created", "version")
+# Set by the Dockerfile's LABEL; the last two (GIT_LABELS) by BuildKit from git (BUILDX_GIT_LABELS), as in
+# Project.git_facts.
+OCI_LABELS = ("title", "description", "licenses", "source", "revision")
+GIT_LABELS = ("source", "revision")
 # The SBOM generator, run in a throwaway container of the image so that it reads that image's own packages.
 SBOM_TOOL = "cyclonedx-bom"
 

@@ -11,13 +11,10 @@ from pathlib import Path
 import pytest
 
 from harness.budgets import TEMPLATE_RUN_MAX_S
+from tests.parts import GUIDE_APP, PROJECT_PARTS
 
 pytestmark = [pytest.mark.docker, pytest.mark.template]
 
-# The project's own parts, which a user deletes: the checks of what is left must not care.
-PROJECT_PARTS = ["README.ru.md", "docs", "bench", "deploy", ".github", ".ci", "examples"]
-# The guide's app, which the user's app replaces.
-GUIDE_APP = ["app.py", "static", "tests/test_app.py", "layercake.toml", "README.md"]
 # The harness's slow load test is left out of the copy's run: it proves nothing about the app's shape.
 MARKERS = "not slow"
 
@@ -43,12 +40,12 @@ def swap_in(project, example: Path, dest: Path) -> Path:
     edit(
         copy / "Dockerfile",
         "\nCOPY requirements.txt .\n",
-        "\nRUN mkdir /data && chown 10001:10001 /data\n\nCOPY requirements.txt .\n",
+        "\nRUN mkdir /app/instance && chown 10001:10001 /app/instance\n\nCOPY requirements.txt .\n",
     )
     edit(
         copy / "docker-compose.yml",
         "        target: /tmp\n",
-        "        target: /tmp\n      - type: volume\n        source: data\n        target: /data\n",
+        "        target: /tmp\n      - type: volume\n        source: data\n        target: /app/instance\n",
     )
     with (copy / "docker-compose.yml").open("a") as compose:
         compose.write("\nvolumes:\n  data:\n")
@@ -104,28 +101,56 @@ def test_second_app_passes_every_generic_proof(project, second_app, report):
         assert any(f".{module}::" in name for name in passed), f"no check of {module} passed in the copy"
 
 
-def drop_user(copy: Path) -> None:
-    edit(copy / "Dockerfile", "\nUSER 10001:10001\n", "\n")
-
-
-def copy_source_first(copy: Path) -> None:
-    edit(copy / "Dockerfile", "\nCOPY requirements.txt .\n", "\nCOPY . .\n")
-
-
-def drop_data_volume(copy: Path) -> None:
-    edit(copy / "docker-compose.yml", "      - type: volume\n        source: data\n        target: /data\n", "")
-
-
-# name -> (the breakage, the check that must go red)
+# name -> (the file, the text the breakage replaces, its replacement, and the check that must go red)
 BREAKAGES = {
-    "root user": (drop_user, "harness/checks/test_process.py::test_processes_do_not_run_as_root"),
+    "root user": ("Dockerfile", "\nUSER 10001:10001\n", "\n", "test_process.py::test_processes_do_not_run_as_root"),
     "source copied before the install": (
-        copy_source_first,
-        "harness/checks/test_layers.py::test_code_change_reuses_the_dependency_layer",
+        "Dockerfile",
+        "\nCOPY requirements.txt .\n",
+        "\nCOPY . .\n",
+        "test_layers.py::test_code_change_reuses_the_dependency_layer",
     ),
     "no volume on the writable folder": (
-        drop_data_volume,
-        "harness/checks/test_compose.py::test_stack_root_filesystem_is_read_only_but_writable_paths_work",
+        "docker-compose.yml",
+        "      - type: volume\n        source: data\n        target: /app/instance\n",
+        "",
+        "test_compose.py::test_stack_root_filesystem_is_read_only_but_writable_paths_work",
+    ),
+    "a writable folder under /app the contract does not declare": (
+        "layercake.toml",
+        'writable = ["/tmp", "/app/instance"]',
+        'writable = ["/tmp"]',
+        "test_process.py::test_app_user_cannot_change_the_app",
+    ),
+    "one thread per worker": (
+        "gunicorn.conf.py",
+        "threads = 4",
+        "threads = 1",
+        "test_bad_input.py::test_slow_client_does_not_block_others",
+    ),
+    "stop_grace_period shorter than graceful_timeout": (
+        "docker-compose.yml",
+        "stop_grace_period: 15s",
+        "stop_grace_period: 5s",
+        "test_compose.py::test_stop_grace_period_outlasts_graceful_timeout",
+    ),
+    "graceful_timeout longer than Docker's stop timeout": (
+        "gunicorn.conf.py",
+        "graceful_timeout = 8",
+        "graceful_timeout = 12",
+        "test_signals.py::test_graceful_timeout_ends_before_docker_kills",
+    ),
+    "a second restart policy": (
+        "docker-compose.yml",
+        "    stop_grace_period:",
+        "    restart: always\n    stop_grace_period:",
+        "test_compose.py::test_restart_policy_has_one_source",
+    ),
+    "health checked every 5 minutes, 10 retries": (
+        "docker-compose.yml",
+        "      interval: 10s\n      timeout: 3s\n      retries: 3\n",
+        "      interval: 5m\n      timeout: 3s\n      retries: 10\n",
+        "test_compose.py::test_dead_app_is_noticed_in_time[compose]",
     ),
 }
 
@@ -134,8 +159,9 @@ BREAKAGES = {
 def test_breakage_of_the_second_app_is_caught(project, second_app, tmp_path, breakage):
     broken = tmp_path / "broken"
     shutil.copytree(second_app, broken)
-    spoil, check = BREAKAGES[breakage]
-    spoil(broken)
+    file, old, new, check = BREAKAGES[breakage]
+    edit(broken / file, old, new)
+    check = f"harness/checks/{check}"
     outcomes = run_harness(project, broken, check)
     output = outcomes.pop("_output")
     assert list(outcomes.values()) == ["failed"], f"{check} did not catch '{breakage}': {outcomes}\n{output[-3000:]}"

@@ -72,7 +72,8 @@ def test_cis_5_14_ports_are_bound_to_loopback(web):
 def test_cis_5_15_restart_retries_are_bounded(web):
     policy = web.attrs["HostConfig"]["RestartPolicy"]
     assert policy["Name"] == "on-failure" and 0 < policy["MaximumRetryCount"] <= 5, (
-        f"restart policy is {policy}: use on-failure:5, so a crash loop stops and gets noticed"
+        f"restart policy is {policy}: keep deploy.restart_policy at on-failure with max_attempts 5 or fewer, so a crash "
+        "loop stops and gets noticed"
     )
 
 

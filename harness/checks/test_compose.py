@@ -5,8 +5,9 @@ import time
 import pytest
 import requests
 
-from harness.budgets import STOP_RATIO_MAX
-from harness.containers import LOG_NEVER, ComposeProject
+from harness.budgets import HEALTH_DEAD_HEALTHY_MAX_S, HEALTH_START_PERIOD_MAX_S, STOP_RATIO_MAX
+from harness.containers import LOG_NEVER, ComposeProject, gunicorn_settings
+from harness.runtime import dead_healthy_s
 
 DEV_FILES = ["docker-compose.yml", "docker-compose.override.yml", "compose.dev.yaml"]
 
@@ -98,6 +99,54 @@ def test_compose_stop_and_down_are_graceful(docker_client, compose_project, cont
     assert exit_code == 0, f"`docker compose {command}` ended the app with exit code {exit_code} (137 is SIGKILL)"
     assert seconds <= grace * STOP_RATIO_MAX, (
         f"`docker compose {command}` took {seconds:.1f} s of the {grace} s grace period: PID 1 must handle SIGTERM"
+    )
+
+
+def test_stop_grace_period_outlasts_graceful_timeout(web):
+    """Compose's SIGKILL must come after gunicorn has let its in-flight requests finish, as the container runs."""
+    grace = web.attrs["Config"].get("StopTimeout") or 10
+    graceful = float(gunicorn_settings(web)["graceful_timeout"])
+    assert grace > graceful, (
+        f"compose kills the app {grace} s after SIGTERM, but gunicorn's graceful_timeout gives requests {graceful:g} s: "
+        "make stop_grace_period in docker-compose.yml longer than graceful_timeout in gunicorn.conf.py"
+    )
+
+
+def test_restart_policy_has_one_source(project, contract, web):
+    """Compose takes deploy.restart_policy over `restart:`, so a second policy in the file would say one thing and do
+    another; the container's effective policy is the one of deploy.restart_policy."""
+    service = ComposeProject(project, "layercake-config", contract.port).config()["services"]["web"]
+    policy = (service.get("deploy") or {}).get("restart_policy") or {}
+    effective = web.attrs["HostConfig"]["RestartPolicy"]
+    said = {"on-failure": "on-failure", "any": "always", "none": "no"}.get(policy.get("condition"), "")
+    if policy.get("max_attempts") and said == "on-failure":
+        said += f":{policy['max_attempts']}"
+    if "restart" in service:
+        assert service["restart"] == said, (
+            f"docker-compose.yml says `restart: {service['restart']}` and deploy.restart_policy means {said!r}; "
+            f"compose runs the container with {effective}: keep only deploy.restart_policy, which compose and swarm read"
+        )
+    running = effective["Name"] + (f":{effective['MaximumRetryCount']}" if effective["MaximumRetryCount"] else "")
+    assert running == said, f"deploy.restart_policy means {said!r}, but the container runs with {running!r}"
+
+
+@pytest.mark.parametrize("source", ["image", "compose"])
+def test_dead_app_is_noticed_in_time(web, source):
+    """However long the timings, a dead app may pass as healthy only this long (harness/budgets.py says why)."""
+    check = (web.image.attrs if source == "image" else web.attrs)["Config"]["Healthcheck"]
+    ns = 1_000_000_000
+    interval, timeout = check.get("Interval", 30 * ns) / ns, check.get("Timeout", 30 * ns) / ns
+    seconds = dead_healthy_s(interval, timeout, check.get("Retries", 3))
+    start_period = check.get("StartPeriod", 0) / ns
+    where = "the Dockerfile's HEALTHCHECK" if source == "image" else "healthcheck: in docker-compose.yml"
+    assert seconds <= HEALTH_DEAD_HEALTHY_MAX_S, (
+        f"with {where} (every {interval:g} s, timeout {timeout:g} s, {check.get('Retries', 3)} retries), a dead app "
+        f"passes as healthy for up to {seconds:g} s, over the budget of {HEALTH_DEAD_HEALTHY_MAX_S} s: check more "
+        "often or give up sooner"
+    )
+    assert start_period <= HEALTH_START_PERIOD_MAX_S, (
+        f"{where} gives the app a start period of {start_period:g} s, over the budget of {HEALTH_START_PERIOD_MAX_S} "
+        "s, during which a dead app is never marked unhealthy: shorten start_period"
     )
 
 

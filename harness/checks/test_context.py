@@ -88,10 +88,17 @@ def planted_for(pattern: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def planted(project) -> dict[str, str]:
+def dockerignore(project) -> str:
+    return project.template_file(
+        ".dockerignore", "it keeps the working folder's history, venvs and secrets out"
+    ).read_text()
+
+
+@pytest.fixture(scope="module")
+def planted(dockerignore) -> dict[str, str]:
     """Every file the cluttered folder gets: the clutter, the credentials, and one per secret pattern."""
     files = dict(CLUTTER) | CREDENTIALS
-    for pattern in secret_patterns((project.root / ".dockerignore").read_text()):
+    for pattern in secret_patterns(dockerignore):
         for name in planted_for(pattern):
             if not any(path == name or path.startswith(f"{name}/") for path in files):
                 files[name] = "planted secret\n"  # a folder pattern (.aws) is already planted as a folder
@@ -161,8 +168,8 @@ def test_clutter_stays_out_of_the_image(app_files, name):
     assert not leaked, f"{name} from the working folder reached the image as {leaked}: add it to .dockerignore"
 
 
-def test_credentials_and_secrets_stay_out_of_the_image(received, app_files, planted, project):
-    derived = {name for p in secret_patterns((project.root / ".dockerignore").read_text()) for name in planted_for(p)}
+def test_credentials_and_secrets_stay_out_of_the_image(received, app_files, planted, dockerignore):
+    derived = {name for p in secret_patterns(dockerignore) for name in planted_for(p)}
     secrets = set(CREDENTIALS) | SECRET_CLUTTER | (derived & set(planted))
     leaked = sorted((received | app_files) & secrets)
     assert not leaked, (

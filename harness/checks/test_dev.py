@@ -2,13 +2,14 @@
 
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from testcontainers.core.wait_strategies import HttpWaitStrategy
 
 from harness.budgets import STARTUP_TIMEOUT_S, SYNC_MAX_S
-from harness.containers import ComposeProject
+from harness.containers import LABELS, ComposeProject
 
 pytestmark = pytest.mark.docker
 
@@ -78,3 +79,25 @@ def test_watch_serves_an_edit_without_a_rebuild(project_copy, docker_client, com
             reader.join(timeout=5)
         assert stack.web(docker_client).image.id == image_before, "the edit rebuilt the image instead of syncing"
     assert any("Syncing" in line for line in output), f"compose watch did not sync:\n{''.join(output)[-2000:]}"
+
+
+def test_python_app_py_binds_loopback_without_the_debugger(image, docker_client, contract):
+    """`python app.py`, a quick local run: Flask's dev server on 127.0.0.1 only, with the debugger off."""
+    dev = docker_client.containers.run(image, ["python", "app.py"], detach=True, labels=LABELS)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while b"Running on" not in dev.logs() and time.monotonic() < deadline:
+            dev.reload()
+            if dev.status == "exited":
+                pytest.skip("`python app.py` starts no dev server (app.py has no app.run under __main__)")
+            time.sleep(0.1)
+        _, tcp = dev.exec_run(["cat", "/proc/net/tcp"])
+        log = dev.logs().decode()
+    finally:
+        dev.remove(force=True)
+    listening = [row.split()[1] for row in tcp.decode().splitlines()[1:] if row.split()[3] == "0A"]
+    assert "Running on" in log, f"`python app.py` did not start within {STARTUP_TIMEOUT_S} s:\n{log[-1000:]}"
+    assert listening == [f"0100007F:{contract.port:04X}"], (
+        f"python app.py listens on {listening} (hex): want only 127.0.0.1:{contract.port}; keep app.run's default host"
+    )
+    assert "Debugger is active" not in log, "python app.py turned the debugger on: it runs any code a page sends it"

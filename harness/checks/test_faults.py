@@ -71,7 +71,9 @@ def test_dead_pid_1_is_restarted_and_healthy(compose_project, docker_client, pro
         seconds = healthy_at - died_at if healthy_at else None
         report["pid1_kill_to_healthy_s"] = round(seconds, 2) if seconds else None
         assert died_at is not None, "PID 1 did not die: the helper could not kill it"
-        assert web.attrs["RestartCount"] == restarts + 1, "the container was not restarted: keep restart: on-failure:5"
+        assert web.attrs["RestartCount"] == restarts + 1, (
+            "the container was not restarted: keep deploy.restart_policy (condition: on-failure)"
+        )
         assert seconds is not None and seconds <= RESTART_HEALTHY_MAX_S, (
             f"the container was not healthy within {RESTART_HEALTHY_MAX_S} s of losing PID 1"
         )

@@ -12,7 +12,7 @@ TAMPERED = "sha256:" + hashlib.sha256(b"not the published file").hexdigest()
 
 @pytest.fixture(scope="module")
 def lock(project):
-    return read_lock(project.root / "requirements.txt")
+    return read_lock(project.template_file("requirements.txt", "the image installs exactly this hash lock"))
 
 
 @pytest.mark.parametrize("name", ["requirements.txt", "requirements-dev.txt"])

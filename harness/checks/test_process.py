@@ -1,10 +1,13 @@
 """The guide's `docker exec ... ps ux`: who runs as PID 1, as which user, and what that user may touch."""
 
+import runpy
 import time
+import types
 from pathlib import Path
 
 import pytest
 import requests
+from gunicorn.config import KNOWN_SETTINGS
 from testcontainers.core.wait_strategies import HealthcheckWaitStrategy, HttpWaitStrategy
 
 from harness.budgets import STARTUP_TIMEOUT_S
@@ -37,29 +40,42 @@ def test_processes_do_not_run_as_root(container):
     assert not as_root, f"{as_root} run as root: keep USER 10001:10001 in the Dockerfile"
 
 
-# Try to append to every file of the app and to plant a new one, as the app's user; print what worked.
+# Try to append to every file of the app and to plant a new file in each of its folders, as the app's user; print
+# what worked. The folders the contract declares writable (argv) are the app's to change, and are left out.
 TRY_WRITES = """
-import os
-for folder, _, files in os.walk("."):
+import os, sys
+writable = [os.path.realpath(path) for path in sys.argv[1:]]
+for folder, subfolders, files in os.walk(os.getcwd()):
+    subfolders[:] = [name for name in subfolders if os.path.join(folder, name) not in writable]
     for name in files:
         try:
             open(os.path.join(folder, name), "a").close()
             print(os.path.join(folder, name), "writable")
         except PermissionError:
             pass
-try:
-    open("planted.py", "w").close()
-    print("planted.py writable")
-except PermissionError:
-    pass
+    planted = os.path.join(folder, "planted.py")
+    try:
+        open(planted, "x").close()
+        os.remove(planted)
+        print(planted, "writable")
+    except PermissionError:
+        pass
 """
 
 
-def test_app_user_cannot_change_the_app(container):
-    exit_code, output = container.get_wrapped_container().exec_run(["python", "-c", TRY_WRITES])
+def test_app_user_cannot_change_the_app(container, contract):
+    wrapped = container.get_wrapped_container()
+    workdir = Path(wrapped.attrs["Config"]["WorkingDir"] or "/")
+    covering = [path for path in contract.writable if workdir.is_relative_to(path)]
+    assert not covering, (
+        f"layercake.toml declares {covering} writable, which holds the app's own folder {workdir}: declare only the "
+        "folders the app writes to, such as /app/instance"
+    )
+    exit_code, output = wrapped.exec_run(["python", "-c", TRY_WRITES, *contract.writable])
     assert exit_code == 0, output.decode()
     assert not output.strip(), (
-        f"the app's user can write {output.decode().split()[::2]}: leave the copied files owned by root (no --chown)"
+        f"the app's user can write {output.decode().split()[::2]}: leave the copied files owned by root (no --chown), "
+        "and give the app's user only the folders that layercake.toml declares writable"
     )
 
 
@@ -99,3 +115,40 @@ def test_gunicorn_recycles_hung_workers_and_trusts_no_proxy(container):
         f"forwarded_allow_ips is {allowed}: trusting every peer lets any client claim https or another address; "
         "list your proxy's address instead"
     )
+
+
+# gunicorn's settings that a container needs, as the running master resolves them, with why each.
+CONTAINER_SETTINGS = {
+    "accesslog": ("-", "access lines go to stdout, where `docker logs` reads them"),
+    "worker_tmp_dir": ("/dev/shm", "heartbeat files go to RAM, as /tmp may be slow or read-only"),
+    "reload": ("False", "auto-reload belongs in compose.dev.yaml, never in the image"),
+}
+
+
+def test_gunicorn_settings_suit_a_container(container):
+    settings = gunicorn_settings(container.get_wrapped_container())
+    wrong = {name: settings.get(name) for name, (want, _) in CONTAINER_SETTINGS.items() if settings.get(name) != want}
+    assert not wrong, (
+        "gunicorn runs with "
+        + "; ".join(
+            f"{name} = {value!r}, want {CONTAINER_SETTINGS[name][0]!r}: {CONTAINER_SETTINGS[name][1]}"
+            for name, value in wrong.items()
+        )
+        + " (gunicorn.conf.py)"
+    )
+    assert int(settings["workers"]) >= 2, (
+        f"gunicorn runs {settings['workers']} worker: with one, a slow or crashed request stalls every client; keep "
+        "at least two (gunicorn.conf.py, WEB_CONCURRENCY)"
+    )
+
+
+def test_gunicorn_conf_names_only_real_settings(project):
+    """gunicorn ignores a misspelt setting without a word, so the file's names are checked against its own list."""
+    conf = project.template_file("gunicorn.conf.py", "gunicorn reads its settings from it")
+    known = {setting.name for setting in KNOWN_SETTINGS}
+    names = {
+        name
+        for name, value in runpy.run_path(str(conf)).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert names <= known, f"gunicorn.conf.py sets {sorted(names - known)}, which gunicorn silently ignores"

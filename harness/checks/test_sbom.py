@@ -26,7 +26,7 @@ def test_sbom_lists_the_lock_at_its_versions(document, project):
     listed = sbom_packages(document)
     wrong = {
         entry.name: (entry.version, listed.get(entry.name))
-        for entry in read_lock(project.root / "requirements.txt")
+        for entry in read_lock(project.template_file("requirements.txt", "the image installs exactly this hash lock"))
         if listed.get(entry.name) != entry.version
     }
     assert not wrong, f"the SBOM disagrees with requirements.txt on {wrong} (locked, listed)"

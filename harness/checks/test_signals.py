@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from harness.budgets import STOP_RATIO_MAX, STOP_TIMEOUT_S
-from harness.containers import wait_until_accepted
+from harness.containers import gunicorn_settings, wait_until_accepted
 
 pytestmark = pytest.mark.docker
 
@@ -45,6 +45,17 @@ def test_docker_stop_is_graceful_and_quick(app_container, report):
     )
     for line in ("Handling signal: term", *SHUTDOWN_LINES):
         assert line in log, f"the log lacks {line!r}: gunicorn did not shut down gracefully"
+
+
+def test_graceful_timeout_ends_before_docker_kills(container):
+    """`docker stop` sends SIGKILL after its timeout: gunicorn's drain must end before, as the container runs it."""
+    wrapped = container.get_wrapped_container()
+    timeout = wrapped.attrs["Config"].get("StopTimeout") or STOP_TIMEOUT_S
+    graceful = float(gunicorn_settings(wrapped)["graceful_timeout"])
+    assert graceful < timeout, (
+        f"gunicorn's graceful_timeout is {graceful:g} s, but `docker stop` kills after {timeout} s: keep "
+        "graceful_timeout in gunicorn.conf.py below Docker's stop timeout, so a stop never ends in SIGKILL"
+    )
 
 
 def test_ctrl_c_stops_the_container(app_container):

@@ -1,6 +1,5 @@
 """A small notes API, shaped unlike the guide's app: an app factory in a package, JSON answers, a SQLite file."""
 
-import os
 import sqlite3
 from pathlib import Path
 
@@ -9,15 +8,15 @@ from flask import Flask, g, request
 import baseline
 
 
-def create_app() -> Flask:
-    app = Flask(__name__)
-    # Where the SQLite file lives: a volume in compose, a temp folder in the tests.
-    app.config["DATA_DIR"] = os.environ.get("DATA_DIR", "/data")
+def create_app(instance_path: str | None = None) -> Flask:
+    # The SQLite file lives in Flask's instance folder: /app/instance by default (a volume in compose), a temp folder
+    # in the tests.
+    app = Flask(__name__, instance_path=instance_path)
     baseline.init_app(app)
 
     def db() -> sqlite3.Connection:
         if "db" not in g:
-            g.db = sqlite3.connect(Path(app.config["DATA_DIR"]) / "notes.sqlite3")
+            g.db = sqlite3.connect(Path(app.instance_path) / "notes.sqlite3")
             g.db.execute("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
         return g.db
 

@@ -5,9 +5,8 @@ from notes import create_app
 
 
 @pytest.fixture
-def client(tmp_path, monkeypatch):
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    return create_app().test_client()
+def client(tmp_path):
+    return create_app(instance_path=str(tmp_path)).test_client()
 
 
 def test_notes_are_stored_and_listed(client):
