@@ -114,7 +114,7 @@ def figure_value(name: str, value) -> str:
     return number(value)
 
 
-def test_figures(report: dict) -> str:
+def figures_table(report: dict) -> str:
     machine, run = report["machine"], report["run"]
     lines = [
         (
@@ -163,7 +163,7 @@ def pages() -> dict[Path, str]:
         written |= {DOCS / "lessons.md": lessons_page("en"), DOCS / "lessons.ru.md": lessons_page("ru")}
     if TEST_REPORT.exists() and (DOCS / "testing.md").exists():
         report = json.loads(TEST_REPORT.read_text())
-        written[DOCS / "testing.md"] = fill(DOCS / "testing.md", {"test-figures": test_figures(report)})
+        written[DOCS / "testing.md"] = fill(DOCS / "testing.md", {"test-figures": figures_table(report)})
     if BENCH_RESULTS.exists() and (DOCS / "benchmark.md").exists():
         results = json.loads(BENCH_RESULTS.read_text())
         written[DOCS / "benchmark.md"] = fill(DOCS / "benchmark.md", {"benchmark": benchmark(results)})

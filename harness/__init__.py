@@ -10,16 +10,16 @@ then add a conftest.py beside pyproject.toml that loads the plugin, and let pyte
     # pyproject.toml
     [tool.pytest.ini_options]
     testpaths = ["harness", "tests"]
-    markers = ["docker: ...", "slow: ...", "swarm: ..."]
 
-`pytest` then builds the image once and runs every module in harness/checks/ against it; checks of an optional part
-(deploy/k8s/) skip with a reason when that part is absent. What the checks take for granted, as the template has it:
-an `ARG BASE_IMAGE=<pinned tag>` that FROM uses, a `pip install --require-hashes` step after `COPY requirements.txt`
-(a hash lock, and `cyclonedx-bom` pinned in requirements-dev.txt for the SBOM), a WORKDIR that holds the app, the
-OCI labels (BUILDX_GIT_LABELS for the git ones), gunicorn as PID 1 with python in the image, a HEALTHCHECK, and one
-compose service named `web`. Inside: contract.py and project.py (what is checked), build.py, containers.py, http.py,
-load.py, supply.py, reproduce.py (how), budgets.py (every limit, with its reason), report.py (the figures),
-plugin.py (the fixtures), checks/ (the proofs).
+The plugin registers its markers (docker, slow, swarm) itself. `pytest` then builds the image once and runs every
+module in harness/checks/ against it; checks of an optional part (deploy/k8s/) skip with a reason when that part is
+absent. What the checks take for granted, as the template has it: an `ARG BASE_IMAGE=<pinned tag>` that FROM uses, a
+`pip install --require-hashes` step after `COPY requirements.txt` (a hash lock, and `cyclonedx-bom` pinned in
+requirements-dev.txt for the SBOM), a WORKDIR that holds the app, the OCI labels (BUILDX_GIT_LABELS for the git
+ones), gunicorn as PID 1 with python in the image, a HEALTHCHECK, and one compose service named `web`. Inside:
+contract.py and project.py (what is checked), build.py, containers.py, http.py, load.py, supply.py, reproduce.py
+(how), budgets.py (every limit, with its reason), report.py (the figures), plugin.py (the fixtures), checks/ (the
+proofs).
 """
 
 import os

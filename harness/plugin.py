@@ -25,7 +25,17 @@ def give_up(message: str):
     raise pytest.fail.Exception(message, pytrace=False) from None
 
 
+# The harness's markers, registered here so that a project's `--strict-markers` knows them without a list to paste.
+MARKERS = {
+    "docker": "needs a Docker engine (run only the rest with -m 'not docker')",
+    "slow": "a bounded load test of about 30 s (skip it with -m 'not slow')",
+    "swarm": "runs a single-node Docker swarm and rolls out a new image (about 45 s; skip it with -m 'not swarm')",
+}
+
+
 def pytest_configure(config):
+    for name, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning}")
     config.stash[figures.FIGURES] = {}
 
 
