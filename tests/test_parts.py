@@ -16,7 +16,7 @@ TEMPLATE_MODULES = ("baseline", "gunicorn")
 TEMPLATE_FIXTURES = {"image", "image_attrs", "base_image", "container", "app_container", "stack", "web"}
 TEMPLATE_FIXTURES |= {"compose_project", "builder", "project_copy"}
 # Calls whose first argument names a file or a folder of the project.
-NAMING_CALLS = {"part", "template_file", "importorskip"}
+NAMING_CALLS = {"part", "template_file"}
 
 
 def part_of(name: str) -> str | None:
@@ -31,7 +31,7 @@ def is_template(name: str) -> bool:
 
 def mentions(node: ast.AST) -> set[str]:
     """The parts (by name) and "template" that an expression names directly: `project.part("deploy/k8s")`,
-    `ROOT / "gunicorn.conf.py"`, `project.dockerfile`, `importorskip("docs.build")`."""
+    `ROOT / "gunicorn.conf.py"`, `project.dockerfile`."""
     found = set()
     for sub in ast.walk(node):
         names = []
@@ -61,6 +61,8 @@ class Module:
         self.tree = ast.parse(source)
         self.defs: dict[str, ast.AST] = {}
         self.tags: dict[str, set[str]] = defaultdict(set)
+        # What the module's top names outright, such as `Project(ROOT).part("docs", ...)`: every test of it goes with it.
+        self.module_tags = set().union(*(mentions(n) for n in self.tree.body if isinstance(n, ast.Expr)))
         for node in self.tree.body:
             if isinstance(node, ast.FunctionDef):
                 self.defs[node.name] = node
@@ -91,7 +93,9 @@ class Module:
 
     def test_tags(self, test: ast.FunctionDef) -> set[str]:
         own = {self.path} & set(PARTS) or {part_of(self.path)} - {None}
-        return own | self.tags[test.name] | set().union(*(self.resolve(a.arg) for a in test.args.args))
+        return (
+            own | self.module_tags | self.tags[test.name] | set().union(*(self.resolve(a.arg) for a in test.args.args))
+        )
 
     def template_only_asserts(self, test: ast.FunctionDef) -> list[str]:
         """The asserts of a test that read the template and nothing of a part: a rule that belongs in the harness."""
