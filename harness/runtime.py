@@ -106,6 +106,10 @@ RULES: dict[str, tuple[Callable[[Runtime], bool], str]] = {
 }
 
 
+# Docker gives health check timings in nanoseconds.
+NS = 1_000_000_000
+
+
 def dead_healthy_s(interval: float, timeout: float, retries: int) -> float:
     """The longest a dead app passes as healthy: each of `retries` failing checks waits its interval and its timeout."""
     return retries * (interval + timeout)

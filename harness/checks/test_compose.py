@@ -5,9 +5,9 @@ import time
 import pytest
 import requests
 
-from harness.budgets import HEALTH_DEAD_HEALTHY_MAX_S, HEALTH_START_PERIOD_MAX_S, STOP_RATIO_MAX
+from harness.budgets import HEALTH_DEAD_HEALTHY_MAX_S, HEALTH_START_PERIOD_MAX_S, STOP_RATIO_MAX, STOP_TIMEOUT_S
 from harness.containers import LOG_NEVER, ComposeProject, gunicorn_settings
-from harness.runtime import dead_healthy_s
+from harness.runtime import NS, dead_healthy_s
 
 DEV_FILES = ["docker-compose.yml", "docker-compose.override.yml", "compose.dev.yaml"]
 
@@ -104,7 +104,7 @@ def test_compose_stop_and_down_are_graceful(docker_client, compose_project, cont
 
 def test_stop_grace_period_outlasts_graceful_timeout(web):
     """Compose's SIGKILL must come after gunicorn has let its in-flight requests finish, as the container runs."""
-    grace = web.attrs["Config"].get("StopTimeout") or 10
+    grace = web.attrs["Config"].get("StopTimeout") or STOP_TIMEOUT_S
     graceful = float(gunicorn_settings(web)["graceful_timeout"])
     assert grace > graceful, (
         f"compose kills the app {grace} s after SIGTERM, but gunicorn's graceful_timeout gives requests {graceful:g} s: "
@@ -134,10 +134,10 @@ def test_restart_policy_has_one_source(project, contract, web):
 def test_dead_app_is_noticed_in_time(web, source):
     """However long the timings, a dead app may pass as healthy only this long (harness/budgets.py says why)."""
     check = (web.image.attrs if source == "image" else web.attrs)["Config"]["Healthcheck"]
-    ns = 1_000_000_000
-    interval, timeout = check.get("Interval", 30 * ns) / ns, check.get("Timeout", 30 * ns) / ns
+    # Docker's defaults where the check leaves a timing out; its durations are nanoseconds.
+    interval, timeout = check.get("Interval", 30 * NS) / NS, check.get("Timeout", 30 * NS) / NS
     seconds = dead_healthy_s(interval, timeout, check.get("Retries", 3))
-    start_period = check.get("StartPeriod", 0) / ns
+    start_period = check.get("StartPeriod", 0) / NS
     where = "the Dockerfile's HEALTHCHECK" if source == "image" else "healthcheck: in docker-compose.yml"
     assert seconds <= HEALTH_DEAD_HEALTHY_MAX_S, (
         f"with {where} (every {interval:g} s, timeout {timeout:g} s, {check.get('Retries', 3)} retries), a dead app "

@@ -7,10 +7,9 @@ import pytest
 
 from harness.budgets import HEALTH_CONTROL_INTERVAL_S, HEALTH_CONTROL_RETRIES
 from harness.containers import LoopbackContainer
+from harness.runtime import NS
 
 pytestmark = pytest.mark.docker
-
-NS = 1_000_000_000
 
 
 def moved(contract) -> dict[str, str]:
