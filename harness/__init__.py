@@ -1,6 +1,6 @@
 """layercake's harness: generic proofs of Docker practices, run against a Flask-and-gunicorn image.
 
-A project needs, at its root, a Dockerfile, docker-compose.yml (plus an override that publishes the app's port on
+A project needs, at its root, a Dockerfile, compose.yaml (plus an override that publishes the app's port on
 127.0.0.1) and layercake.toml, the app contract that contract.py reads. To run the proofs there, copy this folder,
 then add a conftest.py beside pyproject.toml that loads the plugin, and let pytest collect the checks:
 

@@ -33,6 +33,13 @@ PASSED_THROUGH = (
 )
 
 
+# The compose files, named once: `docker compose up` loads the first two by itself, `docker stack deploy -c` the first
+# alone, and the dev loop (`make dev`) all three.
+COMPOSE_FILE = "compose.yaml"
+COMPOSE_FILES = [COMPOSE_FILE, "compose.override.yaml"]
+DEV_FILES = [*COMPOSE_FILES, "compose.dev.yaml"]
+
+
 def run_name(kind: str) -> str:
     """Return a unique name for a resource of this run: layercake-<kind>-<run>-<n>."""
     return f"layercake-{kind}-{RUN}-{uuid.uuid4().hex[:6]}"

@@ -204,7 +204,7 @@ def compose_project(project, base_image) -> Callable[..., ComposeProject]:
 
 @pytest.fixture(scope="session")
 def stack(compose_project) -> Iterator[ComposeProject]:
-    """The project's docker-compose.yml, up and healthy (`up --build --wait`), under a project name of its own."""
+    """The project's compose.yaml, up and healthy (`up --build --wait`), under a project name of its own."""
     with compose_project() as running:
         yield running
 

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PARTS = PROJECT_PARTS + GUIDE_APP
 # What the template runs, whose rules belong in the harness: its files, its modules, and the plugin's fixtures of a
 # built image, a container or a compose stack.
-TEMPLATE_FILES = ("Dockerfile", ".dockerignore", "docker-compose", "compose.", "gunicorn.conf.py", "requirements")
+TEMPLATE_FILES = ("Dockerfile", ".dockerignore", "compose.", "gunicorn.conf.py", "requirements")
 TEMPLATE_MODULES = ("baseline", "gunicorn")
 TEMPLATE_FIXTURES = {"image", "image_attrs", "base_image", "container", "app_container", "stack", "web"}
 TEMPLATE_FIXTURES |= {"compose_project", "builder", "project_copy"}
@@ -153,7 +153,7 @@ def pod(project):
 
 @pytest.fixture
 def compose_web(project):
-    return yaml.safe_load((project.root / "docker-compose.yml").read_text())["services"]["web"]
+    return yaml.safe_load((project.root / "compose.yaml").read_text())["services"]["web"]
 
 def test_grace(pod, compose_web):
     grace = pod["terminationGracePeriodSeconds"]

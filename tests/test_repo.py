@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.containers import COMPOSE_FILE, COMPOSE_FILES, DEV_FILES
 from harness.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,9 +55,7 @@ def readme_test_command(readme: str) -> str:
     [
         ("vendor.github-workflows", ".github/workflows/ci.yml"),
         ("vendor.dependabot", ".github/dependabot.yml"),
-        ("vendor.compose-spec", "docker-compose.yml"),
-        ("vendor.compose-spec", "docker-compose.override.yml"),
-        ("vendor.compose-spec", "compose.dev.yaml"),
+        *(("vendor.compose-spec", name) for name in DEV_FILES),
     ],
 )
 def test_config_file_matches_its_schema(schema, path):
@@ -106,8 +105,8 @@ def test_pre_commit_runs_ruff_and_hadolint():
 
 def settings_read() -> set[str]:
     """Return every variable that compose, gunicorn.conf.py and the Dockerfile read."""
-    compose = (ROOT / "docker-compose.yml").read_text() + (ROOT / "docker-compose.override.yml").read_text()
-    web = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["web"]
+    compose = "".join((ROOT / name).read_text() for name in COMPOSE_FILES)
+    web = yaml.safe_load((ROOT / COMPOSE_FILE).read_text())["services"]["web"]
     names = set(re.findall(r"\$\{(\w+)", compose)) | set(web["environment"]) | set(web["build"]["args"])
     for call in ast.walk(ast.parse((ROOT / "gunicorn.conf.py").read_text())):
         if isinstance(call, ast.Call) and ast.unparse(call.func) == "os.environ.get":

@@ -35,7 +35,7 @@ def swap_in(project, example: Path, dest: Path) -> Path:
     shutil.copytree(example, copy, dirs_exist_ok=True)
     # A different port: the contract (copied above), ENV PORT in the Dockerfile, the target in the override.
     edit(copy / "Dockerfile", "ENV PORT=5000", "ENV PORT=8000")
-    edit(copy / "docker-compose.override.yml", ':5000"', ':8000"')
+    edit(copy / "compose.override.yaml", ':5000"', ':8000"')
     # A folder the app writes to: made in the image for the app's user, and a volume on it in compose.
     edit(
         copy / "Dockerfile",
@@ -43,11 +43,11 @@ def swap_in(project, example: Path, dest: Path) -> Path:
         "\nRUN mkdir /app/instance && chown 10001:10001 /app/instance\n\nCOPY requirements.txt .\n",
     )
     edit(
-        copy / "docker-compose.yml",
+        copy / "compose.yaml",
         "        target: /tmp\n",
         "        target: /tmp\n      - type: volume\n        source: data\n        target: /app/instance\n",
     )
-    with (copy / "docker-compose.yml").open("a") as compose:
+    with (copy / "compose.yaml").open("a") as compose:
         compose.write("\nvolumes:\n  data:\n")
     return copy
 
@@ -111,7 +111,7 @@ BREAKAGES = {
         "test_layers.py::test_code_change_reuses_the_dependency_layer",
     ),
     "no volume on the writable folder": (
-        "docker-compose.yml",
+        "compose.yaml",
         "      - type: volume\n        source: data\n        target: /app/instance\n",
         "",
         "test_compose.py::test_stack_root_filesystem_is_read_only_but_writable_paths_work",
@@ -129,7 +129,7 @@ BREAKAGES = {
         "test_bad_input.py::test_slow_client_does_not_block_others",
     ),
     "stop_grace_period shorter than graceful_timeout": (
-        "docker-compose.yml",
+        "compose.yaml",
         "stop_grace_period: 15s",
         "stop_grace_period: 5s",
         "test_compose.py::test_stop_grace_period_outlasts_graceful_timeout",
@@ -141,13 +141,13 @@ BREAKAGES = {
         "test_signals.py::test_graceful_timeout_ends_before_docker_kills",
     ),
     "a second restart policy": (
-        "docker-compose.yml",
+        "compose.yaml",
         "    stop_grace_period:",
         "    restart: always\n    stop_grace_period:",
         "test_compose.py::test_restart_policy_has_one_source",
     ),
     "health checked every 5 minutes, 10 retries": (
-        "docker-compose.yml",
+        "compose.yaml",
         "      interval: 10s\n      timeout: 3s\n      retries: 3\n",
         "      interval: 5m\n      timeout: 3s\n      retries: 10\n",
         "test_compose.py::test_dead_app_is_noticed_in_time[compose]",

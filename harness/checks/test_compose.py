@@ -6,10 +6,8 @@ import pytest
 import requests
 
 from harness.budgets import HEALTH_DEAD_HEALTHY_MAX_S, HEALTH_START_PERIOD_MAX_S, STOP_RATIO_MAX, STOP_TIMEOUT_S
-from harness.containers import LOG_NEVER, ComposeProject, gunicorn_settings
+from harness.containers import DEV_FILES, LOG_NEVER, ComposeProject, gunicorn_settings
 from harness.runtime import NS, dead_healthy_s
-
-DEV_FILES = ["docker-compose.yml", "docker-compose.override.yml", "compose.dev.yaml"]
 
 pytestmark = pytest.mark.docker
 
@@ -27,7 +25,7 @@ def test_stack_publishes_on_loopback_only(stack, contract):
     published = stack.compose("port", "web", str(contract.port)).split()
     assert published == [f"127.0.0.1:{stack.port}"], (
         f'compose publishes the app on {published}: keep ports "127.0.0.1:${{PORT:-...}}:{contract.port}" in '
-        "docker-compose.override.yml"
+        "compose.override.yaml"
     )
 
 
@@ -54,10 +52,10 @@ def test_stack_root_filesystem_is_read_only_but_writable_paths_work(web, contrac
     exit_code, output = web.exec_run(["python", "-c", TRY_WRITES, *contract.writable])
     assert exit_code == 0, (
         f"the app could not write to one of {list(contract.writable)} (writable in layercake.toml): give each a "
-        f"tmpfs or a volume in docker-compose.yml owned by the app's user ({output.decode().strip()[-300:]})"
+        f"tmpfs or a volume in compose.yaml owned by the app's user ({output.decode().strip()[-300:]})"
     )
     assert output.decode().strip() == "Read-only file system", (
-        f"writing to the app's folder gave {output.decode().strip()!r}: keep read_only: true in docker-compose.yml"
+        f"writing to the app's folder gave {output.decode().strip()!r}: keep read_only: true in compose.yaml"
     )
 
 
@@ -93,7 +91,7 @@ def test_compose_stop_and_down_are_graceful(docker_client, compose_project, cont
         exit_code = graceful_exit(docker_client, web.id, since)
     report[f"compose_{command}_s"] = round(seconds, 2)
     assert grace and signal in ("SIGTERM", "15"), (
-        f"compose stops the app with {signal} after {grace} s: keep stop_grace_period in docker-compose.yml and no "
+        f"compose stops the app with {signal} after {grace} s: keep stop_grace_period in compose.yaml and no "
         "stop_signal other than SIGTERM, which gunicorn drains on"
     )
     assert exit_code == 0, f"`docker compose {command}` ended the app with exit code {exit_code} (137 is SIGKILL)"
@@ -108,7 +106,7 @@ def test_stop_grace_period_outlasts_graceful_timeout(web):
     graceful = float(gunicorn_settings(web)["graceful_timeout"])
     assert grace > graceful, (
         f"compose kills the app {grace} s after SIGTERM, but gunicorn's graceful_timeout gives requests {graceful:g} s: "
-        "make stop_grace_period in docker-compose.yml longer than graceful_timeout in gunicorn.conf.py"
+        "make stop_grace_period in compose.yaml longer than graceful_timeout in gunicorn.conf.py"
     )
 
 
@@ -123,7 +121,7 @@ def test_restart_policy_has_one_source(project, contract, web):
         said += f":{policy['max_attempts']}"
     if "restart" in service:
         assert service["restart"] == said, (
-            f"docker-compose.yml says `restart: {service['restart']}` and deploy.restart_policy means {said!r}; "
+            f"compose.yaml says `restart: {service['restart']}` and deploy.restart_policy means {said!r}; "
             f"compose runs the container with {effective}: keep only deploy.restart_policy, which compose and swarm read"
         )
     running = effective["Name"] + (f":{effective['MaximumRetryCount']}" if effective["MaximumRetryCount"] else "")
@@ -138,7 +136,7 @@ def test_dead_app_is_noticed_in_time(web, source):
     interval, timeout = check.get("Interval", 30 * NS) / NS, check.get("Timeout", 30 * NS) / NS
     seconds = dead_healthy_s(interval, timeout, check.get("Retries", 3))
     start_period = check.get("StartPeriod", 0) / NS
-    where = "the Dockerfile's HEALTHCHECK" if source == "image" else "healthcheck: in docker-compose.yml"
+    where = "the Dockerfile's HEALTHCHECK" if source == "image" else "healthcheck: in compose.yaml"
     assert seconds <= HEALTH_DEAD_HEALTHY_MAX_S, (
         f"with {where} (every {interval:g} s, timeout {timeout:g} s, {check.get('Retries', 3)} retries), a dead app "
         f"passes as healthy for up to {seconds:g} s, over the budget of {HEALTH_DEAD_HEALTHY_MAX_S} s: check more "

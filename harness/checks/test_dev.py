@@ -1,5 +1,6 @@
 """The dev loop: `make dev` syncs edits into a reloading container; the default compose and the image never reload."""
 
+import re
 import subprocess
 import threading
 import time
@@ -9,18 +10,17 @@ import pytest
 from testcontainers.core.wait_strategies import HttpWaitStrategy
 
 from harness.budgets import STARTUP_TIMEOUT_S, SYNC_MAX_S
-from harness.containers import LABELS, ComposeProject
+from harness.containers import DEV_FILES, LABELS, ComposeProject
 
 pytestmark = pytest.mark.docker
 
-DEV_FILES = ["docker-compose.yml", "docker-compose.override.yml", "compose.dev.yaml"]
 NEVER_IN_PRODUCTION = ("--reload", "--debug", "FLASK_DEBUG", "debug=True")
 
 
 def test_default_compose_never_reloads_or_debugs(image_attrs, project, contract):
     config = ComposeProject(project, "layercake-config", contract.port).config()
     web = config["services"]["web"]
-    assert "develop" not in web, "docker-compose.yml must not carry the watch rules; they belong in compose.dev.yaml"
+    assert "develop" not in web, "compose.yaml must not carry the watch rules; they belong in compose.dev.yaml"
     seen = (
         f"{web.get('command')} {web.get('environment')} {image_attrs['Config']['Cmd']} {image_attrs['Config']['Env']}"
     )
@@ -38,6 +38,15 @@ def test_dev_compose_is_valid_and_watches_the_source(project, contract):
     assert {"requirements.txt", "Dockerfile"} <= rebuilt, f"compose.dev.yaml rebuilds only on {sorted(rebuilt)}"
     assert "--reload" in web["command"], "the dev stack should reload gunicorn's workers on a code change"
     assert not any(word in str(web) for word in ("--debug", "FLASK_DEBUG")), "the debugger stays off, even in dev"
+
+
+def test_make_dev_loads_the_dev_files(project):
+    """`make dev` names the compose files itself; they must be the ones this check and the dev loop test load."""
+    makefile = project.template_file("Makefile", "`make dev` runs the live-reload loop from it").read_text()
+    recipe = re.search(r"^dev:.*\n\t(.+)$", makefile, re.MULTILINE)
+    assert recipe, "the Makefile has no `dev` target: keep `make dev`, the live-reload loop docs/development.md shows"
+    named = re.findall(r"-f (\S+)", recipe[1])
+    assert named == DEV_FILES, f"`make dev` loads {named}: load {DEV_FILES}, in that order (harness/containers.py)"
 
 
 def test_watch_serves_an_edit_without_a_rebuild(project_copy, docker_client, compose_project, contract):

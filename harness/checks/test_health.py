@@ -6,7 +6,7 @@ import time
 import pytest
 
 from harness.budgets import HEALTH_CONTROL_INTERVAL_S, HEALTH_CONTROL_RETRIES
-from harness.containers import LoopbackContainer
+from harness.containers import COMPOSE_FILES, LoopbackContainer
 from harness.runtime import NS
 
 pytestmark = pytest.mark.docker
@@ -22,7 +22,7 @@ def test_compose_runs_the_image_health_check(web):
     running = web.attrs["Config"]["Healthcheck"]["Test"]
     assert running == image_check, (
         f"compose replaces the image's health check {image_check} with {running}: set only its timings in "
-        "docker-compose.yml, so the check stays the one that can fail"
+        "compose.yaml, so the check stays the one that can fail"
     )
 
 
@@ -67,7 +67,7 @@ def test_up_wait_fails_on_an_unhealthy_service(compose_project, contract, tmp_pa
         + f"    healthcheck:\n      interval: {HEALTH_CONTROL_INTERVAL_S}s\n      start_period: 1ms\n"
         + f"      retries: {HEALTH_CONTROL_RETRIES}\n"
     )
-    files = ["docker-compose.yml", "docker-compose.override.yml", str(override)]
+    files = [*COMPOSE_FILES, str(override)]
     sick = compose_project(files=files)
     try:
         with pytest.raises(AssertionError) as failed:

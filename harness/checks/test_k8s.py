@@ -9,6 +9,7 @@ import yaml
 
 from harness import runtime
 from harness.budgets import HEALTH_DEAD_HEALTHY_MAX_S, HEALTH_START_PERIOD_MAX_S
+from harness.containers import COMPOSE_FILE
 
 # Kubernetes' M is decimal and Mi binary; Docker's (and so compose's) m is binary.
 K8S_UNITS = {"k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
@@ -46,7 +47,7 @@ def web(pod):
 
 @pytest.fixture(scope="module")
 def compose_web(project):
-    return yaml.safe_load((project.root / "docker-compose.yml").read_text())["services"]["web"]
+    return yaml.safe_load((project.root / COMPOSE_FILE).read_text())["services"]["web"]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from harness import runtime
 from harness.budgets import ROLLOUT_FAILED_MAX, SWARM_CLIENT_MAX_S, SWARM_CONVERGE_MAX_S, SWARM_FIRST_ANSWER_MAX_S
 from harness.build import build
-from harness.containers import run_name
+from harness.containers import COMPOSE_FILE, run_name
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -36,10 +36,8 @@ def docker_cli(cwd: Path, *args: str, **env: str) -> str:
 
 
 def deploy(cwd: Path, stack: str, image: str) -> None:
-    """Deploy (or update) the stack from the unchanged docker-compose.yml, and wait until it has converged."""
-    docker_cli(
-        cwd, "stack", "deploy", "--detach=false", "-c", "docker-compose.yml", stack, IMAGE=image, REPLICAS=str(REPLICAS)
-    )
+    """Deploy (or update) the stack from the unchanged compose.yaml, and wait until it has converged."""
+    docker_cli(cwd, "stack", "deploy", "--detach=false", "-c", COMPOSE_FILE, stack, IMAGE=image, REPLICAS=str(REPLICAS))
 
 
 @pytest.fixture(scope="module")
@@ -194,8 +192,8 @@ def rollout(swarm, image, project, contract, tmp_path_factory):
 
 def test_stack_deploys_the_compose_file_unchanged(rollout):
     assert rollout["deployed"] == [rollout["v1"]] * REPLICAS, (
-        f"`docker stack deploy -c docker-compose.yml` runs {rollout['deployed']}: keep deploy.replicas from REPLICAS "
-        "and an image: tag from IMAGE in docker-compose.yml"
+        f"`docker stack deploy -c compose.yaml` runs {rollout['deployed']}: keep deploy.replicas from REPLICAS "
+        "and an image: tag from IMAGE in compose.yaml"
     )
 
 
@@ -270,7 +268,7 @@ def test_failed_update_rolls_back_by_itself(rollout, swarm, project, contract, r
             "deploy",
             "--detach=true",
             "-c",
-            "docker-compose.yml",
+            COMPOSE_FILE,
             name,
             IMAGE=v3,
             REPLICAS=str(REPLICAS),
