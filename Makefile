@@ -50,10 +50,10 @@ bench-cache: venv ## Measure pip's BuildKit cache mount against today's Dockerfi
 
 sbom: venv ## Build the image and write the CycloneDX SBOM of the packages installed in it to build/sbom.cdx.json
 	docker compose build web
-	$(VENV)/bin/python -m harness.supply $${IMAGE:-layercake:dev} build/sbom.cdx.json
+	$(VENV)/bin/python -m pytest_layercake.supply $${IMAGE:-layercake:dev} build/sbom.cdx.json
 
 reproduce: venv ## Build this commit twice from clean, with SOURCE_DATE_EPOCH, and compare the bytes
-	$(VENV)/bin/python -m harness.reproduce
+	$(VENV)/bin/python -m pytest_layercake.reproduce
 
 docs: venv ## Write the lessons pages, the test figures and the benchmark tables in docs/ from their sources
 	$(VENV)/bin/python -m docs.build

@@ -1,6 +1,6 @@
 """What every app owes the container and the harness: a health endpoint, a request-body limit and security headers.
 
-A Flask app takes all of it with one line, `baseline.init_app(app)`; harness/checks/test_baseline.py names whatever
+A Flask app takes all of it with one line, `baseline.init_app(app)`; pytest_layercake/checks/test_baseline.py names whatever
 a running app is missing.
 """
 

@@ -1,3 +1,3 @@
-"""Load the harness (harness/plugin.py): its fixtures serve harness/checks/ and tests/ alike."""
+"""Load the harness (pytest_layercake/plugin.py): its fixtures serve pytest_layercake/checks/ and tests/ alike."""
 
-pytest_plugins = ["harness.plugin"]
+pytest_plugins = ["pytest_layercake.plugin"]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import docker
 
-from harness.build import build, own_lineage
-from harness.containers import LABEL, RUN
-from harness.project import Project
+from pytest_layercake.build import build, own_lineage
+from pytest_layercake.containers import LABEL, RUN
+from pytest_layercake.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = Project(ROOT)

@@ -19,14 +19,14 @@ import requests
 
 from bench.cache_mounts import add_dependency, remove_cache_mounts
 from bench.report import draw, markdown
-from harness.build import build
-from harness.containers import ComposeProject
-from harness.contract import Contract
-from harness.http import free_port
-from harness.load import run_wrk
-from harness.project import Project
-from harness.report import machine as report_machine
-from harness.runtime import judge
+from pytest_layercake.build import build
+from pytest_layercake.containers import ComposeProject
+from pytest_layercake.contract import Contract
+from pytest_layercake.http import free_port
+from pytest_layercake.load import run_wrk
+from pytest_layercake.project import Project
+from pytest_layercake.report import machine as report_machine
+from pytest_layercake.runtime import judge
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = Project(ROOT)

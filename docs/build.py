@@ -69,6 +69,7 @@ FIGURE_NAMES = {
     "load": "load test",
     "swarm": "swarm rollout and rollback",
     "second_app": "second app (examples/notes) in a copy of the template",
+    "wheel_project": "the same app with only the installed plugin (no harness folder, no conftest.py)",
     "checks_by_deletable_part": "checks that go with each part an owner deletes or replaces (none asserts on the template alone)",
     "bad_input_statuses": "bad requests and their statuses",
 }

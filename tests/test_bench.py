@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from harness.project import Project
+from pytest_layercake.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 Project(ROOT).part("bench", "the benchmark is this project's own part")
@@ -100,7 +100,7 @@ def test_every_image_is_judged_on_the_same_rules(results):
         f"the images were judged on different rules: {rules}"
     )
     broken = [rule for rule, held in results["variants"]["layercake"]["cis"].items() if not held]
-    assert not broken, f"layercake, run by its compose files, breaks {broken}: see harness/checks/test_cis.py"
+    assert not broken, f"layercake, run by its compose files, breaks {broken}: see pytest_layercake/checks/test_cis.py"
 
 
 def test_peer_comparison_follows_from_the_figures(results):

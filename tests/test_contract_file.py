@@ -4,7 +4,7 @@ import tomllib
 
 import pytest
 
-from harness.contract import ContractError, load, parse
+from pytest_layercake.contract import ContractError, load, parse
 
 
 @pytest.fixture

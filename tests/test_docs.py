@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.project import Project
+from pytest_layercake.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 Project(ROOT).part("docs", "the docs are this project's own part")
@@ -18,7 +18,7 @@ PAGES = ["README.md", "README.ru.md", *sorted(str(page.relative_to(ROOT)) for pa
 # The README is read in about five minutes; the rest lives in docs/.
 README_WORDS_MAX = 1000
 LINK = re.compile(r"\]\(([^)\s]+)\)")
-TEST_FOLDERS = [ROOT / "tests", ROOT / "harness" / "checks"]
+TEST_FOLDERS = [ROOT / "tests", ROOT / "pytest_layercake" / "checks"]
 TEST_REFERENCE = re.compile(r"`(test_\w+\.py)`?(?:\]\([^)]*\))?`?::(test_\w+)`")
 
 

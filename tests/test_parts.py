@@ -124,7 +124,7 @@ class Module:
 def checks_by_part() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Return part -> the checks that go with it, and check -> its asserts that read only the template."""
     by_part, misplaced = defaultdict(list), {}
-    for path in sorted([*ROOT.glob("harness/checks/test_*.py"), *ROOT.glob("tests/test_*.py")]):
+    for path in sorted([*ROOT.glob("pytest_layercake/checks/test_*.py"), *ROOT.glob("tests/test_*.py")]):
         relative = str(path.relative_to(ROOT))
         module = Module(path.read_text(), relative)
         for test in module.tests():
@@ -164,7 +164,7 @@ def test_grace(pod, compose_web):
 
 
 def test_rule_hidden_in_a_deletable_part_is_found():
-    module = Module(SAMPLE, "harness/checks/test_sample.py")
+    module = Module(SAMPLE, "pytest_layercake/checks/test_sample.py")
     (test,) = module.tests()
     assert module.test_tags(test) & set(PARTS) == {"deploy"}
     found = module.template_only_asserts(test)

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_plugin_registers_its_markers_for_strict_markers(tmp_path):
-    (tmp_path / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["pytest_layercake.plugin"]\n')
     (tmp_path / "test_marked.py").write_text(
         "import pytest\n\n\n@pytest.mark.docker\n@pytest.mark.slow\n@pytest.mark.swarm\ndef test_marked():\n    pass\n"
     )
@@ -23,5 +23,5 @@ def test_plugin_registers_its_markers_for_strict_markers(tmp_path):
     )
     assert result.returncode == 0, (
         "a project with no marker list of its own can't run the harness's marked tests under --strict-markers: "
-        f"harness/plugin.py must register docker, slow and swarm itself\n{result.stdout[-1500:]}"
+        f"pytest_layercake/plugin.py must register docker, slow and swarm itself\n{result.stdout[-1500:]}"
     )

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.containers import COMPOSE_FILE, COMPOSE_FILES, DEV_FILES
-from harness.project import Project
+from pytest_layercake.containers import COMPOSE_FILE, COMPOSE_FILES, DEV_FILES
+from pytest_layercake.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 # check-jsonschema validates offline against a schema file or its vendored SchemaStore schemas.

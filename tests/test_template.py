@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.budgets import TEMPLATE_RUN_MAX_S
+from pytest_layercake.budgets import TEMPLATE_RUN_MAX_S
+from pytest_layercake.project import NOT_COPIED
 from tests.parts import GUIDE_APP, PROJECT_PARTS
 
 pytestmark = [pytest.mark.docker, pytest.mark.template]
@@ -52,11 +53,12 @@ def swap_in(project, example: Path, dest: Path) -> Path:
     return copy
 
 
-def run_harness(project, folder: Path, *args: str) -> dict[str, str]:
-    """Run pytest in folder (its own conftest loads its own harness); return test id -> passed, failed or skipped."""
+def run_harness(project, folder: Path, *args: str, python: str = sys.executable) -> dict[str, str]:
+    """Run pytest in folder with python (its conftest, or the installed plugin, loads the harness); return test id ->
+    passed, failed or skipped."""
     junit = folder / "build" / "junit.xml"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", "-q", *args],
+        [python, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", "-q", *args],
         check=False,
         cwd=folder,
         env=os.environ | {"BASE_IMAGE": project.base_image},
@@ -89,7 +91,9 @@ def test_second_app_passes_every_generic_proof(project, second_app, report):
     outcomes = run_harness(project, second_app, "-m", MARKERS)
     output = outcomes.pop("_output")
     failed = sorted(name for name, outcome in outcomes.items() if outcome == "failed")
-    passed = [name for name, outcome in outcomes.items() if outcome == "passed" and name.startswith("harness.")]
+    passed = [
+        name for name, outcome in outcomes.items() if outcome == "passed" and name.startswith("pytest_layercake.")
+    ]
     report["second_app"] = {
         "passed": sum(o == "passed" for o in outcomes.values()),
         "skipped": sum(o == "skipped" for o in outcomes.values()),
@@ -161,7 +165,74 @@ def test_breakage_of_the_second_app_is_caught(project, second_app, tmp_path, bre
     shutil.copytree(second_app, broken)
     file, old, new, check = BREAKAGES[breakage]
     edit(broken / file, old, new)
-    check = f"harness/checks/{check}"
+    check = f"pytest_layercake/checks/{check}"
     outcomes = run_harness(project, broken, check)
     output = outcomes.pop("_output")
     assert list(outcomes.values()) == ["failed"], f"{check} did not catch '{breakage}': {outcomes}\n{output[-3000:]}"
+
+
+# What a project that installs the plugin needs besides it: the app, the files the image and compose are made of, and
+# the contract; no conftest.py, no pyproject.toml, no copy of the harness.
+WHEEL_PROJECT = [
+    "app.py",
+    "notes",
+    "baseline.py",
+    "Dockerfile",
+    ".dockerignore",
+    "compose.yaml",
+    "compose.override.yaml",
+    "compose.dev.yaml",
+    "gunicorn.conf.py",
+    "requirements.txt",
+    "layercake.toml",
+]
+
+
+def wheel_project(app: Path, dest: Path) -> Path:
+    """Copy only WHEEL_PROJECT of the app's folder to dest."""
+    dest.mkdir()
+    for name in WHEEL_PROJECT:
+        (shutil.copytree if (app / name).is_dir() else shutil.copy)(app / name, dest / name)
+    return dest
+
+
+def python_with_the_wheel(project, scratch: Path) -> str:
+    """Build the plugin's wheel from a copy of its sources, and install it with the pinned test tools into a fresh
+    virtualenv; return that virtualenv's python."""
+    source = scratch / "source"
+    source.mkdir()
+    shutil.copy(project.root / "pyproject.toml", source)
+    shutil.copytree(project.root / "pytest_layercake", source / "pytest_layercake", ignore=NOT_COPIED)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", scratch / "dist", source], check=True, capture_output=True)
+    (wheel,) = (scratch / "dist").glob("pytest_layercake-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", scratch / "venv"], check=True)
+    python = str(scratch / "venv" / "bin" / "python")
+    pip = [python, "-m", "pip", "--disable-pip-version-check", "-q"]
+    tools = project.root / "requirements-dev.txt"
+    subprocess.run([*pip, "install", "--require-hashes", "-r", tools], check=True, capture_output=True)
+    subprocess.run([*pip, "install", "--no-deps", wheel], check=True, capture_output=True)
+    return python
+
+
+def test_installed_wheel_runs_the_harness_without_its_folder(project, second_app, tmp_path, report):
+    folder = wheel_project(second_app, tmp_path / "notes")
+    python = python_with_the_wheel(project, tmp_path)
+    loaded = subprocess.run(
+        [python, "-c", "import pytest_layercake; print(pytest_layercake.__file__)"],
+        check=True,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert Path(loaded).is_relative_to(tmp_path / "venv"), f"the harness came from {loaded}, not the installed wheel"
+    outcomes = run_harness(project, folder, "-m", MARKERS, python=python)
+    output = outcomes.pop("_output")
+    failed = sorted(name for name, outcome in outcomes.items() if outcome == "failed")
+    report["wheel_project"] = {
+        "passed": sum(o == "passed" for o in outcomes.values()),
+        "skipped": sum(o == "skipped" for o in outcomes.values()),
+        "failed": len(failed),
+    }
+    assert not failed, f"with only the installed plugin, these checks fail: {failed}\n{output[-4000:]}"
+    assert sum(o == "passed" for o in outcomes.values()) > 100, f"too few checks ran from the wheel:\n{output[-2000:]}"

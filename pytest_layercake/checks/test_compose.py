@@ -5,9 +5,14 @@ import time
 import pytest
 import requests
 
-from harness.budgets import HEALTH_DEAD_HEALTHY_MAX_S, HEALTH_START_PERIOD_MAX_S, STOP_RATIO_MAX, STOP_TIMEOUT_S
-from harness.containers import DEV_FILES, LOG_NEVER, ComposeProject, gunicorn_settings
-from harness.runtime import NS, dead_healthy_s
+from pytest_layercake.budgets import (
+    HEALTH_DEAD_HEALTHY_MAX_S,
+    HEALTH_START_PERIOD_MAX_S,
+    STOP_RATIO_MAX,
+    STOP_TIMEOUT_S,
+)
+from pytest_layercake.containers import DEV_FILES, LOG_NEVER, ComposeProject, gunicorn_settings
+from pytest_layercake.runtime import NS, dead_healthy_s
 
 pytestmark = pytest.mark.docker
 
@@ -130,7 +135,7 @@ def test_restart_policy_has_one_source(project, contract, web):
 
 @pytest.mark.parametrize("source", ["image", "compose"])
 def test_dead_app_is_noticed_in_time(web, source):
-    """However long the timings, a dead app may pass as healthy only this long (harness/budgets.py says why)."""
+    """However long the timings, a dead app may pass as healthy only this long (pytest_layercake/budgets.py says why)."""
     check = (web.image.attrs if source == "image" else web.attrs)["Config"]["Healthcheck"]
     # Docker's defaults where the check leaves a timing out; its durations are nanoseconds.
     interval, timeout = check.get("Interval", 30 * NS) / NS, check.get("Timeout", 30 * NS) / NS

@@ -2,9 +2,9 @@
 
 import pytest
 
-from harness import runtime
-from harness.budgets import MEMORY_LIMIT_MAX_BYTES, PIDS_LIMIT_MAX, WORKERS_PER_CPU_MAX
-from harness.containers import gunicorn_settings
+from pytest_layercake import runtime
+from pytest_layercake.budgets import MEMORY_LIMIT_MAX_BYTES, PIDS_LIMIT_MAX, WORKERS_PER_CPU_MAX
+from pytest_layercake.containers import gunicorn_settings
 
 pytestmark = pytest.mark.docker
 
@@ -44,7 +44,7 @@ def test_cis_5_11_memory_is_limited(web):
     assert memory > 0, "no memory limit: keep deploy.resources.limits.memory"
     assert memory <= MEMORY_LIMIT_MAX_BYTES, (
         f"the memory limit is {memory / 2**20:.0f} MiB, over the budget of {MEMORY_LIMIT_MAX_BYTES / 2**20:.0f} MiB: "
-        "lower deploy.resources.limits.memory, or raise the budget in harness/budgets.py and say why"
+        "lower deploy.resources.limits.memory, or raise the budget in pytest_layercake/budgets.py and say why"
     )
 
 

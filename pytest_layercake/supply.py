@@ -1,5 +1,6 @@
 """Where an image comes from and what it holds: the hash lock, the git facts its OCI labels carry, its SBOM."""
 
+import importlib.metadata
 import json
 import re
 import sys
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import docker
 
-from harness.containers import LABEL, RUN
+from pytest_layercake.containers import LABEL, RUN
 
 OCI = "org.opencontainers.image."
 # Set by the Dockerfile's LABEL; the last two (GIT_LABELS) by BuildKit from git (BUILDX_GIT_LABELS), as in
@@ -85,12 +86,14 @@ def sbom(client: docker.DockerClient, image: str, tool_version: str) -> dict:
     return json.loads(output)
 
 
-def sbom_tool_version(root: Path) -> str:
-    """The generator's version, pinned in requirements-dev.txt like every other tool."""
-    for locked in read_lock(root / "requirements-dev.txt"):
-        if locked.name == SBOM_TOOL:
-            return locked.version
-    raise LookupError(f"{SBOM_TOOL} is not pinned in requirements-dev.txt: add it to requirements-dev.in, make lock")
+def sbom_tool_version() -> str:
+    """The generator's version, as installed beside the harness from the pinned test tools (requirements-dev.txt)."""
+    try:
+        return importlib.metadata.version(SBOM_TOOL)
+    except importlib.metadata.PackageNotFoundError:
+        raise LookupError(
+            f"{SBOM_TOOL} is not installed beside the harness: pin it in requirements-dev.in, `make lock`, `make venv`"
+        ) from None
 
 
 def sbom_packages(document: dict) -> dict[str, str]:
@@ -99,9 +102,9 @@ def sbom_packages(document: dict) -> dict[str, str]:
 
 
 def main() -> None:
-    """`python -m harness.supply IMAGE OUT`: write the SBOM of IMAGE, already built, to OUT."""
+    """`python -m pytest_layercake.supply IMAGE OUT`: write the SBOM of IMAGE, already built, to OUT."""
     image, out = sys.argv[1:3]
-    document = sbom(docker.from_env(), image, sbom_tool_version(Path.cwd()))
+    document = sbom(docker.from_env(), image, sbom_tool_version())
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(document, indent=2) + "\n")
     print(f"{out}: {len(document.get('components', []))} packages installed in {image}", file=sys.stderr)

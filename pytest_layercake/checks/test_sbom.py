@@ -4,14 +4,14 @@ import json
 
 import pytest
 
-from harness.supply import installed, read_lock, sbom, sbom_packages, sbom_tool_version
+from pytest_layercake.supply import installed, read_lock, sbom, sbom_packages, sbom_tool_version
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")
-def document(image, docker_client, project, tmp_path_factory) -> dict:
-    found = sbom(docker_client, image, sbom_tool_version(project.root))
+def document(image, docker_client, tmp_path_factory) -> dict:
+    found = sbom(docker_client, image, sbom_tool_version())
     (tmp_path_factory.mktemp("sbom") / "sbom.cdx.json").write_text(json.dumps(found, indent=2))
     return found
 

@@ -5,8 +5,8 @@ import time
 import pytest
 import requests
 
-from harness.budgets import RESTART_HEALTHY_MAX_S, WORKER_KILL_FAILED_MAX, WORKER_RECOVERY_MAX_S
-from harness.containers import LABELS, workers
+from pytest_layercake.budgets import RESTART_HEALTHY_MAX_S, WORKER_KILL_FAILED_MAX, WORKER_RECOVERY_MAX_S
+from pytest_layercake.containers import LABELS, workers
 
 pytestmark = pytest.mark.docker
 

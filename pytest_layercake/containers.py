@@ -13,7 +13,7 @@ from testcontainers.compose import DockerCompose
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import ExecWaitStrategy, LogMessageWaitStrategy
 
-from harness.project import Project
+from pytest_layercake.project import Project
 
 # Every container, image, network and volume of this run carries RUN in its name or in the LABEL label, so the
 # session's sweep finds whatever a test left behind.

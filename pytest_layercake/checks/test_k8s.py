@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import runtime
-from harness.budgets import HEALTH_DEAD_HEALTHY_MAX_S, HEALTH_START_PERIOD_MAX_S
-from harness.containers import COMPOSE_FILE
+from pytest_layercake import runtime
+from pytest_layercake.budgets import HEALTH_DEAD_HEALTHY_MAX_S, HEALTH_START_PERIOD_MAX_S
+from pytest_layercake.containers import COMPOSE_FILE
 
 # Kubernetes' M is decimal and Mi binary; Docker's (and so compose's) m is binary.
 K8S_UNITS = {"k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}

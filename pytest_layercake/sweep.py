@@ -2,7 +2,7 @@
 
 import docker
 
-from harness.containers import LABEL, RUN
+from pytest_layercake.containers import LABEL, RUN
 
 
 def ours(name: str) -> bool:

@@ -6,8 +6,8 @@ import uuid
 import pytest
 import requests
 
-from harness.budgets import LOG_DELAY_MAX_S
-from harness.containers import LOG_NEVER
+from pytest_layercake.budgets import LOG_DELAY_MAX_S
+from pytest_layercake.containers import LOG_NEVER
 
 pytestmark = pytest.mark.docker
 

@@ -5,7 +5,7 @@ import hashlib
 
 import pytest
 
-from harness.supply import installed, read_lock
+from pytest_layercake.supply import installed, read_lock
 
 TAMPERED = "sha256:" + hashlib.sha256(b"not the published file").hexdigest()
 

@@ -9,10 +9,15 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness import runtime
-from harness.budgets import ROLLOUT_FAILED_MAX, SWARM_CLIENT_MAX_S, SWARM_CONVERGE_MAX_S, SWARM_FIRST_ANSWER_MAX_S
-from harness.build import build
-from harness.containers import COMPOSE_FILE, run_name
+from pytest_layercake import runtime
+from pytest_layercake.budgets import (
+    ROLLOUT_FAILED_MAX,
+    SWARM_CLIENT_MAX_S,
+    SWARM_CONVERGE_MAX_S,
+    SWARM_FIRST_ANSWER_MAX_S,
+)
+from pytest_layercake.build import build
+from pytest_layercake.containers import COMPOSE_FILE, run_name
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 

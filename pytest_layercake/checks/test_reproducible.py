@@ -4,9 +4,9 @@ import datetime
 
 import pytest
 
-from harness.build import build
-from harness.containers import run_name
-from harness.reproduce import compare
+from pytest_layercake.build import build
+from pytest_layercake.containers import run_name
+from pytest_layercake.reproduce import compare
 
 pytestmark = pytest.mark.docker
 

@@ -8,8 +8,8 @@ import time
 import pytest
 import requests
 
-from harness.budgets import STOP_RATIO_MAX, STOP_TIMEOUT_S
-from harness.containers import gunicorn_settings, wait_until_accepted
+from pytest_layercake.budgets import STOP_RATIO_MAX, STOP_TIMEOUT_S
+from pytest_layercake.containers import gunicorn_settings, wait_until_accepted
 
 pytestmark = pytest.mark.docker
 

@@ -1,6 +1,6 @@
 """The pytest plugin: typed fixtures for the project, its contract, its image, its containers and its compose stack.
 
-Load it from the project's root conftest.py with `pytest_plugins = ["harness.plugin"]`.
+Load it from the project's root conftest.py with `pytest_plugins = ["pytest_layercake.plugin"]`.
 """
 
 from collections.abc import Callable, Iterator
@@ -10,14 +10,14 @@ import docker
 import pytest
 from testcontainers.core.wait_strategies import HttpWaitStrategy
 
-from harness import report as figures
-from harness import sweep
-from harness.budgets import STARTUP_TIMEOUT_S
-from harness.build import Build, build, own_lineage
-from harness.containers import ComposeProject, LoopbackContainer, run_name
-from harness.contract import Contract, ContractError
-from harness.http import free_port
-from harness.project import Project
+from pytest_layercake import report as figures
+from pytest_layercake import sweep
+from pytest_layercake.budgets import STARTUP_TIMEOUT_S
+from pytest_layercake.build import Build, build, own_lineage
+from pytest_layercake.containers import ComposeProject, LoopbackContainer, run_name
+from pytest_layercake.contract import Contract, ContractError
+from pytest_layercake.http import free_port
+from pytest_layercake.project import Project
 
 
 def give_up(message: str):
@@ -33,10 +33,20 @@ MARKERS = {
 }
 
 
+# The generic proofs, shipped inside the plugin.
+CHECKS = Path(__file__).parent / "checks"
+
+
 def pytest_configure(config):
     for name, meaning in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {meaning}")
     config.stash[figures.FIGURES] = {}
+    # A run of the whole project (no paths on the command line) runs the checks too, wherever the plugin is installed;
+    # a project that keeps the package in its own tree collects them from there already.
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        given = [(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args]
+        if not any(CHECKS.resolve().is_relative_to(path) for path in given):
+            config.args.append(str(CHECKS))
 
 
 def pytest_terminal_summary(terminalreporter, config):

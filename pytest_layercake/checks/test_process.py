@@ -10,8 +10,8 @@ import requests
 from gunicorn.config import KNOWN_SETTINGS
 from testcontainers.core.wait_strategies import HealthcheckWaitStrategy, HttpWaitStrategy
 
-from harness.budgets import STARTUP_TIMEOUT_S
-from harness.containers import gunicorn_settings, processes
+from pytest_layercake.budgets import STARTUP_TIMEOUT_S
+from pytest_layercake.containers import gunicorn_settings, processes
 
 pytestmark = pytest.mark.docker
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.containers import gunicorn_settings
+from pytest_layercake.containers import gunicorn_settings
 
 pytestmark = pytest.mark.docker
 

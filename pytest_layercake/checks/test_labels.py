@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.supply import GIT_LABELS, OCI, OCI_LABELS
+from pytest_layercake.supply import GIT_LABELS, OCI, OCI_LABELS
 
 pytestmark = pytest.mark.docker
 

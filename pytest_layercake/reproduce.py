@@ -5,7 +5,7 @@ to differ is what the build itself writes (a date, a random name, a timestamped 
 timestamps of files in layers (BuildKit 0.13 refuses rewrite-timestamp when it unpacks into the image store), so
 two loaded images share the base's layers but not the layers their RUN and COPY steps write.
 
-`python -m harness.reproduce [FOLDER]` builds FOLDER (default: here) twice and says what differs, if anything.
+`python -m pytest_layercake.reproduce [FOLDER]` builds FOLDER (default: here) twice and says what differs, if anything.
 """
 
 import hashlib
@@ -17,7 +17,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from harness.project import NOT_COPIED, Project
+from pytest_layercake.project import NOT_COPIED, Project
 
 
 def export(context: Path, dest: Path, base: str, epoch: str) -> Path:

@@ -3,8 +3,8 @@
 import pytest
 import requests
 
-from harness.budgets import BODY_LIMIT_MAX_BYTES
-from harness.http import raw_http, request
+from pytest_layercake.budgets import BODY_LIMIT_MAX_BYTES
+from pytest_layercake.http import raw_http, request
 
 pytestmark = pytest.mark.docker
 

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import contract
+from pytest_layercake import contract
 
 # What a temp copy of the project leaves behind: the host's own clutter, not part of the template.
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache")
+NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info"
+)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from harness.budgets import LOAD_CONNECTIONS, LOAD_DURATION_S, LOAD_WARMUP_S, MEMORY_GROWTH_MAX
-from harness.load import run_wrk
+from pytest_layercake.budgets import LOAD_CONNECTIONS, LOAD_DURATION_S, LOAD_WARMUP_S, MEMORY_GROWTH_MAX
+from pytest_layercake.load import run_wrk
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

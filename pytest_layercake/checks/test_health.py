@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from harness.budgets import HEALTH_CONTROL_INTERVAL_S, HEALTH_CONTROL_RETRIES
-from harness.containers import COMPOSE_FILES, LoopbackContainer
-from harness.runtime import NS
+from pytest_layercake.budgets import HEALTH_CONTROL_INTERVAL_S, HEALTH_CONTROL_RETRIES
+from pytest_layercake.containers import COMPOSE_FILES, LoopbackContainer
+from pytest_layercake.runtime import NS
 
 pytestmark = pytest.mark.docker
 

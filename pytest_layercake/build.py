@@ -11,7 +11,7 @@ from pathlib import Path
 
 import docker
 
-from harness.containers import LABEL, RUN
+from pytest_layercake.containers import LABEL, RUN
 
 # Dockerfile instructions that add a layer under BuildKit; the others only change the image's config.
 LAYER_INSTRUCTIONS = ("RUN", "COPY", "ADD", "WORKDIR")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.budgets import CONTEXT_MAX_BYTES, MB
-from harness.build import build, received_context
-from harness.containers import LABELS, run_name
+from pytest_layercake.budgets import CONTEXT_MAX_BYTES, MB
+from pytest_layercake.build import build, received_context
+from pytest_layercake.containers import LABELS, run_name
 
 pytestmark = pytest.mark.docker
 

@@ -4,7 +4,7 @@ import fnmatch
 
 import pytest
 
-from harness.budgets import ALPINE_TOTAL_MAX_BYTES, MB, OVERHEAD_MAX_BYTES, WARM_COLD_RATIO_MAX
+from pytest_layercake.budgets import ALPINE_TOTAL_MAX_BYTES, MB, OVERHEAD_MAX_BYTES, WARM_COLD_RATIO_MAX
 
 pytestmark = pytest.mark.docker
 
@@ -112,4 +112,6 @@ def test_failed_build_leaves_no_container(project_copy, builder, docker_client):
     with pytest.raises(AssertionError, match="exit 3|non-zero code: 3|returned a non-zero code"):
         builder(project_copy)
     left = [c.name for c in docker_client.containers.list(all=True) if c.id not in before]
-    assert not left, f"the failed build left the containers {left}: build with forcerm, as harness/build.py does"
+    assert not left, (
+        f"the failed build left the containers {left}: build with forcerm, as pytest_layercake/build.py does"
+    )

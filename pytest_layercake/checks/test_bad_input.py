@@ -7,9 +7,9 @@ import time
 import pytest
 import requests
 
-from harness.budgets import SLOW_CLIENT_ANSWER_MAX_S, SLOW_CLIENTS_MAX
-from harness.containers import held_by_worker
-from harness.http import raw_http, request
+from pytest_layercake.budgets import SLOW_CLIENT_ANSWER_MAX_S, SLOW_CLIENTS_MAX
+from pytest_layercake.containers import held_by_worker
+from pytest_layercake.http import raw_http, request
 
 pytestmark = pytest.mark.docker
 
