@@ -16,7 +16,7 @@ pin = docker run --rm -v "$(CURDIR):/src:ro" -w /src $(BASE_IMAGE) sh -c 'pip in
 	--disable-pip-version-check uv==$(UV_VERSION) && uv pip compile -q --system-certs --generate-hashes \
 	--custom-compile-command "make lock" $(1)'
 
-.PHONY: help venv test test-fast bench bench-quick bench-cache sbom reproduce docs lint up dev down lock clean
+.PHONY: help venv test test-fast sbom reproduce lint up dev down lock clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,24 +39,12 @@ test: venv ## Build the image and run every test (needs a Docker engine)
 test-fast: venv ## Run only the tests that need no Docker engine
 	$(VENV)/bin/pytest -m "not docker"
 
-bench: venv ## Measure layercake against the guide's first attempt; writes bench/results/ (about 7 min)
-	$(VENV)/bin/python -m bench.run --out bench/results
-
-bench-quick: venv ## The same, one run of each and 2 s of load per cell (as CI runs it); writes build/bench/
-	$(VENV)/bin/python -m bench.run --quick --out build/bench
-
-bench-cache: venv ## Measure pip's BuildKit cache mount against today's Dockerfile; writes bench/results/cache-mounts.*
-	$(VENV)/bin/python -m bench.cache_mounts
-
 sbom: venv ## Build the image and write the CycloneDX SBOM of the packages installed in it to build/sbom.cdx.json
 	docker compose build web
 	$(VENV)/bin/python -m pytest_layercake.supply $${IMAGE:-layercake:dev} build/sbom.cdx.json
 
 reproduce: venv ## Build this commit twice from clean, with SOURCE_DATE_EPOCH, and compare the bytes
 	$(VENV)/bin/python -m pytest_layercake.reproduce
-
-docs: venv ## Write the lessons pages, the test figures and the benchmark tables in docs/ from their sources
-	$(VENV)/bin/python -m docs.build
 
 lint: venv ## Lint the Dockerfile with hadolint
 	$(VENV)/bin/hadolint Dockerfile
@@ -76,3 +64,6 @@ lock: ## Re-pin requirements.txt and requirements-dev.txt from the .in files
 
 clean: ## Remove the venv and test output
 	rm -rf $(VENV) build .pytest_cache
+
+# This repository's own targets (the benchmark, the docs); a project made from the template has no project.mk.
+-include project.mk

@@ -5,10 +5,10 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
-from tests.parts import GUIDE_APP, PROJECT_PARTS
+from tests.parts import GUIDE_APP, OWNER_PARTS, PROJECT_PARTS
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = PROJECT_PARTS + GUIDE_APP
+PARTS = PROJECT_PARTS + OWNER_PARTS + GUIDE_APP
 # What the template runs, whose rules belong in the harness: its files, its modules, and the plugin's fixtures of a
 # built image, a container or a compose stack.
 TEMPLATE_FILES = ("Dockerfile", ".dockerignore", "compose.", "gunicorn.conf.py", "requirements")
@@ -39,7 +39,11 @@ def mentions(node: ast.AST) -> set[str]:
             callee = sub.func.attr if isinstance(sub.func, ast.Attribute) else getattr(sub.func, "id", "")
             if callee in NAMING_CALLS:
                 names.append(str(sub.args[0].value))
-        if isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.Div) and isinstance(sub.right, ast.Constant):
+        # A file of this project: ROOT / "name" or project.root / "name" (another folder / "name" is not the template).
+        of_root = isinstance(sub, ast.BinOp) and (
+            ast.unparse(sub.left) == "ROOT" or ast.unparse(sub.left).endswith(".root")
+        )
+        if of_root and isinstance(sub.op, ast.Div) and isinstance(sub.right, ast.Constant):
             names.append(str(sub.right.value))
         if isinstance(sub, ast.Attribute) and sub.attr == "dockerfile":
             found.add("template")

@@ -1,5 +1,7 @@
-"""The template holds for another app: examples/notes swapped into a copy as "Make it yours" says, the harness run
-there is green, and each breakage of that copy is caught by the check that names it."""
+"""The template holds for another app, and for years: a project generated from an earlier release, made the notes
+app's own as "Make it yours" says, and updated by copier keeps the owner's files and gets the template's changes; the
+harness run there is green, each breakage of it is caught by the check that names it, and the plugin's wheel runs the
+same harness without the project's copy of it."""
 
 import os
 import shutil
@@ -8,11 +10,12 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import copier
 import pytest
 
 from pytest_layercake.budgets import TEMPLATE_RUN_MAX_S
 from pytest_layercake.project import NOT_COPIED
-from tests.parts import GUIDE_APP, PROJECT_PARTS
+from tests.parts import GUIDE_APP
 
 pytestmark = [pytest.mark.docker, pytest.mark.template]
 
@@ -25,32 +28,6 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert text.count(old) == 1, f"{path.name} no longer holds {old!r} once: update 'Make it yours' and this test"
     path.write_text(text.replace(old, new))
-
-
-def swap_in(project, example: Path, dest: Path) -> Path:
-    """Copy the template, delete the project's own parts, and swap the example app in, as the README's steps say."""
-    copy = project.copy(dest)
-    for name in PROJECT_PARTS + GUIDE_APP:
-        target = copy / name
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
-    shutil.copytree(example, copy, dirs_exist_ok=True)
-    # A different port: the contract (copied above), ENV PORT in the Dockerfile, the target in the override.
-    edit(copy / "Dockerfile", "ENV PORT=5000", "ENV PORT=8000")
-    edit(copy / "compose.override.yaml", ':5000"', ':8000"')
-    # A folder the app writes to: made in the image for the app's user, and a volume on it in compose.
-    edit(
-        copy / "Dockerfile",
-        "\nCOPY requirements.txt .\n",
-        "\nRUN mkdir /app/instance && chown 10001:10001 /app/instance\n\nCOPY requirements.txt .\n",
-    )
-    edit(
-        copy / "compose.yaml",
-        "        target: /tmp\n",
-        "        target: /tmp\n      - type: volume\n        source: data\n        target: /app/instance\n",
-    )
-    with (copy / "compose.yaml").open("a") as compose:
-        compose.write("\nvolumes:\n  data:\n")
-    return copy
 
 
 def run_harness(project, folder: Path, *args: str, python: str = sys.executable) -> dict[str, str]:
@@ -82,9 +59,124 @@ def example(project) -> Path:
     return project.part("examples/notes", "the second app belongs to the template's own checks")
 
 
+# The template's git commands, with an identity of their own, so that they work on any machine.
+GIT = [
+    "git",
+    "-c",
+    "user.name=layercake tests",
+    "-c",
+    "user.email=tests@layercake.invalid",
+    "-c",
+    "init.defaultBranch=main",
+]
+# Two releases of a scratch clone of the template: the earlier one as the template was before its restart policy had
+# one source, and the working tree.
+EARLIER, NOW = "0.2.0", "0.3.0"
+EARLIER_CHANGE = ("compose.yaml", "    stop_grace_period:", "    restart: on-failure:5\n    stop_grace_period:")
+# What the notes app's owner answers `copier copy` (README "Make it yours").
+NOTES_ANSWERS = {"project_name": "notes", "port": 8000, "serves_page": False, "writable": ["/app/instance"]}
+
+
+def git(folder: Path, *args: str) -> str:
+    return subprocess.run([*GIT, "-C", str(folder), *args], check=True, capture_output=True, text=True).stdout
+
+
+def commit_all(folder: Path, message: str) -> None:
+    git(folder, "add", "-A")
+    git(folder, "commit", "-q", "--allow-empty", "-m", message)
+
+
 @pytest.fixture(scope="module")
-def second_app(project, example, tmp_path_factory) -> Path:
-    return swap_in(project, example, tmp_path_factory.mktemp("second-app") / "notes")
+def releases(project, tmp_path_factory) -> Path:
+    """A scratch git repository of the template, tagged at an earlier release and at the working tree; it needs no
+    tag of this repository, so a clone without tags works too."""
+    repo = project.copy(tmp_path_factory.mktemp("template") / "layercake")
+    git(repo, "init", "-q")
+    file, before, earlier = EARLIER_CHANGE
+    edit(repo / file, before, earlier)
+    commit_all(repo, "the earlier release")
+    git(repo, "tag", EARLIER)
+    edit(repo / file, earlier, before)
+    commit_all(repo, "the release under test")
+    git(repo, "tag", NOW)
+    return repo
+
+
+def generate(releases: Path, dest: Path, ref: str, answers: dict) -> Path:
+    """`copier copy` of a release, answered, into a new git repository, as its owner starts one."""
+    copier.run_copy(str(releases), dest, data=answers, defaults=True, unsafe=True, vcs_ref=ref, quiet=True)
+    git(dest, "init", "-q")
+    commit_all(dest, "generated from the template")
+    return dest
+
+
+def update(project_folder: Path) -> None:
+    """`copier update` to the template's latest release, with the answers the project was made with."""
+    copier.run_update(project_folder, defaults=True, unsafe=True, overwrite=True, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def updated(releases, example, tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
+    """A project generated from the earlier release, made the notes app's own (README "Make it yours"), then updated
+    to the release under test; with the owner's files as the owner committed them."""
+    folder = generate(releases, tmp_path_factory.mktemp("second-app") / "notes", EARLIER, NOTES_ANSWERS)
+    for name in GUIDE_APP:
+        target = folder / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    shutil.copytree(example, folder, dirs_exist_ok=True)
+    commit_all(folder, "the notes app")
+    owned = {str(p.relative_to(example)): p.read_bytes() for p in example.rglob("*") if p.is_file()}
+    update(folder)
+    return folder, owned
+
+
+@pytest.fixture(scope="module")
+def second_app(updated) -> Path:
+    return updated[0]
+
+
+def test_update_keeps_the_owners_files(updated):
+    folder, owned = updated
+    changed = sorted(name for name, content in owned.items() if (folder / name).read_bytes() != content)
+    assert not changed, f"`copier update` changed the owner's files {changed}"
+
+
+def test_update_brings_the_templates_changes(updated, releases):
+    folder, _ = updated
+    answers = (folder / ".copier-answers.yml").read_text()
+    assert f"_commit: {NOW}" in answers, f"the project was not updated to {NOW}:\n{answers}"
+    file, _, earlier = EARLIER_CHANGE
+    assert earlier not in (folder / file).read_text(), f"the template's change to {file} since {EARLIER} did not arrive"
+
+
+def test_update_leaves_no_conflict(updated):
+    folder, _ = updated
+    files = git(folder, "ls-files", "--cached", "--others", "--exclude-standard").splitlines()
+    rejected = [name for name in files if name.endswith(".rej")]
+    marked = [
+        name
+        for name in files
+        if any(
+            line.startswith(("<<<<<<< ", ">>>>>>> "))
+            for line in (folder / name).read_text(errors="replace").splitlines()
+        )
+    ]
+    assert not rejected and not marked, f"`copier update` left {rejected} and conflict markers in {marked}"
+
+
+def test_update_shows_a_conflict_with_the_owners_edit(releases, tmp_path, report):
+    """The owner edited the line the template also changed: copier leaves both versions, marked, in the file."""
+    folder = generate(releases, tmp_path / "edited", EARLIER, {})
+    file, _, earlier = EARLIER_CHANGE
+    edit(folder / file, earlier, earlier.replace("on-failure:5", "always"))
+    commit_all(folder, "the owner's restart policy")
+    update(folder)
+    text = (folder / file).read_text()
+    start, end = text.find("<<<<<<<"), text.find(">>>>>>>")
+    assert start >= 0 and end > start, f"the conflicting edit of {file} was merged without a word:\n{text}"
+    hunk = text[start : text.index("\n", end)]
+    report["update_conflict"] = hunk
+    assert "restart: always" in hunk, f"the owner's line is not among the conflict's sides:\n{hunk}"
 
 
 def test_second_app_passes_every_generic_proof(project, second_app, report):
@@ -116,7 +208,7 @@ BREAKAGES = {
     ),
     "no volume on the writable folder": (
         "compose.yaml",
-        "      - type: volume\n        source: data\n        target: /app/instance\n",
+        "      - type: volume\n        source: app-instance\n        target: /app/instance\n",
         "",
         "test_compose.py::test_stack_root_filesystem_is_read_only_but_writable_paths_work",
     ),

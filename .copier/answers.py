@@ -1,0 +1,112 @@
+"""Apply copier's answers to a project just rendered from this template (copier.yml runs it as a task, in the project).
+
+The template's files stay plain, so that this repository runs as it is: with the default answers nothing here changes
+them but the README and pyproject.toml, which every project gets as its own. Each edit names the text it replaces and
+fails loudly when the template no longer holds it exactly once.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_NAME, DEFAULT_PORT = "layercake", 5000
+
+
+def edit(path: str, old: str, new: str, count: int = 1) -> None:
+    file = Path(path)
+    if not file.exists():
+        return  # a part this project did not ask for (deploy/k8s)
+    text = file.read_text()
+    if text.count(old) != count:
+        raise SystemExit(
+            f"copier task: {path} holds {old!r} {text.count(old)} times, not {count}: update .copier/answers.py"
+        )
+    file.write_text(text.replace(old, new))
+
+
+def renamed(name: str) -> list[tuple[str, str, str]]:
+    """(file, text, replacement) for the project's name."""
+    return [
+        ("compose.yaml", "${IMAGE:-layercake:dev}", f"${{IMAGE:-{name}:dev}}"),
+        ("compose.yaml", "(layercake:<git sha>)", f"({name}:<git sha>)"),
+        (".env.example", "(default layercake:dev)", f"(default {name}:dev)"),
+        (".env.example", "IMAGE=layercake:dev", f"IMAGE={name}:dev"),
+        ("Dockerfile", 'org.opencontainers.image.title="layercake"', f'org.opencontainers.image.title="{name}"'),
+        ("Makefile", "$${IMAGE:-layercake:dev}", f"$${{IMAGE:-{name}:dev}}"),
+    ]
+
+
+def moved(port: int) -> list[tuple[str, str, str]]:
+    """(file, text, replacement) for the app's port."""
+    was = DEFAULT_PORT
+    return [
+        ("Dockerfile", f"ENV PORT={was}", f"ENV PORT={port}"),
+        ("layercake.toml", f"port = {was}", f"port = {port}"),
+        ("compose.override.yaml", f'"127.0.0.1:${{PORT:-{was}}}:{was}"', f'"127.0.0.1:${{PORT:-{port}}}:{port}"'),
+        ("app.py", f"app.run(port={was})", f"app.run(port={port})"),
+        ("Makefile", f"http://127.0.0.1:{was}", f"http://127.0.0.1:{port}"),
+        (".env.example", f"PORT={was}", f"PORT={port}"),
+        (
+            ".env.example",
+            f"(default {was}); the container always listens on {was}",
+            f"(default {port}); the container always listens on {port}",
+        ),
+        (".github/workflows/ci.yml", f"http://127.0.0.1:{was}/", f"http://127.0.0.1:{port}/"),
+        ("deploy/k8s/deployment.yaml", f"containerPort: {was}", f"containerPort: {port}"),
+    ]
+
+
+def drop_page() -> None:
+    text = Path("layercake.toml").read_text()
+    page = re.search(r"\n# The page a browser opens[^\n]*\n\[page\]\n(?:[a-z]+ = [^\n]*\n)+", text)
+    if not page:
+        raise SystemExit("copier task: layercake.toml has no [page] table to drop: update .copier/answers.py")
+    Path("layercake.toml").write_text(text.replace(page[0], ""))
+
+
+def add_writable(folders: list[str]) -> None:
+    """As README's "Make it yours" step 4: made in the image for the app's user, a volume on each in compose."""
+    edit("layercake.toml", 'writable = ["/tmp"]', f"writable = {json.dumps(['/tmp', *folders])}")
+    made = "".join(f"RUN mkdir -p {folder} && chown 10001:10001 {folder}\n\n" for folder in folders)
+    edit("Dockerfile", "\nCOPY requirements.txt .\n", f"\n{made}COPY requirements.txt .\n")
+    names = {folder: folder.strip("/").replace("/", "-") for folder in folders}
+    mounts = "".join(f"      - type: volume\n        source: {names[f]}\n        target: {f}\n" for f in folders)
+    edit("compose.yaml", "        target: /tmp\n", f"        target: /tmp\n{mounts}")
+    with Path("compose.yaml").open("a") as compose:
+        compose.write("\nvolumes:\n" + "".join(f"  {name}:\n" for name in names.values()))
+
+
+def own_files(name: str, port: int) -> None:
+    """The README and pyproject.toml of the project, not of this repository."""
+    Path("README.md").write_text((HERE / "README.md").read_text().format(project_name=name, port=port))
+    pyproject = Path("pyproject.toml").read_text()
+    tools = pyproject[pyproject.index("[tool.pytest.ini_options]") :]
+    # The `template` marker belongs to this repository's own tests, which a project does not get.
+    tools = re.sub(r"# The harness registers its own markers.*?\nmarkers = \[\n.*?\n\]\n", "", tools, flags=re.DOTALL)
+    Path("pyproject.toml").write_text(
+        "# Tool configuration only: the app is not packaged, and the harness is the copy in pytest_layercake/, which\n"
+        "# `copier update` keeps current with the template.\n\n" + tools
+    )
+
+
+def main() -> None:
+    answers = json.loads(sys.argv[1])
+    name, port = answers["project_name"], int(answers["port"])
+    edits = (renamed(name) if name != DEFAULT_NAME else []) + (moved(port) if port != DEFAULT_PORT else [])
+    for file, old, new in edits:
+        edit(file, old, new)
+    if name != DEFAULT_NAME:
+        for manifest in sorted(Path("deploy/k8s").glob("*.yaml")):
+            manifest.write_text(re.sub(r"\blayercake\b", name, manifest.read_text()))
+    if not answers["serves_page"]:
+        drop_page()
+    folders = [folder for folder in answers["writable"] if folder != "/tmp"]
+    if folders:
+        add_writable(folders)
+    own_files(name, port)
+
+
+if __name__ == "__main__":
+    main()
