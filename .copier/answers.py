@@ -10,14 +10,31 @@ import re
 import sys
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
+TEMPLATE = HERE.parent
 DEFAULT_NAME, DEFAULT_PORT = "layercake", 5000
+# The files the owner replaces (copier.yml's _skip_if_exists): an update runs this task in the project too, where
+# they are the owner's and stay as they are.
+OWNED = set(yaml.safe_load((TEMPLATE / "copier.yml").read_text())["_skip_if_exists"])
+
+
+# Those of them that are still the template's, as rendered just now (the task runs in the project's folder).
+OWNED_FRESH = {
+    path for path in OWNED if Path(path).is_file() and Path(path).read_bytes() == (TEMPLATE / path).read_bytes()
+}
+
+
+def fresh(path: str) -> bool:
+    """Whether path is here and the template's to edit, not a file the owner made their own."""
+    return Path(path).exists() and (path not in OWNED or path in OWNED_FRESH)
 
 
 def edit(path: str, old: str, new: str, count: int = 1) -> None:
+    if not fresh(path):
+        return  # a part this project did not ask for (deploy/k8s), or the owner's own file
     file = Path(path)
-    if not file.exists():
-        return  # a part this project did not ask for (deploy/k8s)
     text = file.read_text()
     if text.count(old) != count:
         raise SystemExit(
@@ -59,6 +76,8 @@ def moved(port: int) -> list[tuple[str, str, str]]:
 
 
 def drop_page() -> None:
+    if not fresh("layercake.toml"):
+        return
     text = Path("layercake.toml").read_text()
     page = re.search(r"\n# The page a browser opens[^\n]*\n\[page\]\n(?:[a-z]+ = [^\n]*\n)+", text)
     if not page:
@@ -67,7 +86,7 @@ def drop_page() -> None:
 
 
 def add_writable(folders: list[str]) -> None:
-    """As README's "Make it yours" step 4: made in the image for the app's user, a volume on each in compose."""
+    """Each folder made in the image for the app's user, and a volume on it in compose (docs/template.md)."""
     edit("layercake.toml", 'writable = ["/tmp"]', f"writable = {json.dumps(['/tmp', *folders])}")
     made = "".join(f"RUN mkdir -p {folder} && chown 10001:10001 {folder}\n\n" for folder in folders)
     edit("Dockerfile", "\nCOPY requirements.txt .\n", f"\n{made}COPY requirements.txt .\n")
@@ -80,7 +99,8 @@ def add_writable(folders: list[str]) -> None:
 
 def own_files(name: str, port: int) -> None:
     """The README and pyproject.toml of the project, not of this repository."""
-    Path("README.md").write_text((HERE / "README.md").read_text().format(project_name=name, port=port))
+    if fresh("README.md"):
+        Path("README.md").write_text((HERE / "README.md").read_text().format(project_name=name, port=port))
     pyproject = Path("pyproject.toml").read_text()
     tools = pyproject[pyproject.index("[tool.pytest.ini_options]") :]
     # The `template` marker belongs to this repository's own tests, which a project does not get.

@@ -68,8 +68,7 @@ FIGURE_NAMES = {
     "pid1_kill_to_healthy_s": "killed PID 1: healthy again after, s",
     "load": "load test",
     "swarm": "swarm rollout and rollback",
-    "second_app": "second app (examples/notes) in a copy of the template",
-    "wheel_project": "the same app with only the installed plugin (no harness folder, no conftest.py)",
+    "second_app": "second app (examples/notes): a generated, updated project run by the installed plugin",
     "checks_by_deletable_part": "checks that go with each part an owner deletes or replaces (none asserts on the template alone)",
     "bad_input_statuses": "bad requests and their statuses",
 }
@@ -135,7 +134,7 @@ def figures_table(report: dict) -> str:
 
 
 def benchmark(results: dict) -> str:
-    from bench.report import markdown
+    from bench.tables import markdown
 
     table = markdown(results).replace("## ", "### ", 1)
     return table + "\n![layercake, the guide's first attempt and two peers](../bench/results/latest.png)\n"

@@ -177,7 +177,7 @@ def held_by_worker(container, port: int) -> dict[str, int]:
     return json.loads(output)
 
 
-class ComposeProject(DockerCompose):
+class ComposeStack(DockerCompose):
     """The project's compose file(s) under their own project name and port, so a user's own stack is untouched."""
 
     def __init__(self, project: Project, name: str, port: int, context: Path | None = None, files=None, env=None):

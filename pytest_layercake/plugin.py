@@ -14,7 +14,7 @@ from pytest_layercake import report as figures
 from pytest_layercake import sweep
 from pytest_layercake.budgets import STARTUP_TIMEOUT_S
 from pytest_layercake.build import Build, build, own_lineage
-from pytest_layercake.containers import ComposeProject, LoopbackContainer, run_name
+from pytest_layercake.containers import ComposeStack, LoopbackContainer, run_name
 from pytest_layercake.contract import Contract, ContractError
 from pytest_layercake.http import free_port
 from pytest_layercake.project import Project
@@ -132,10 +132,10 @@ def image(base_image, project, contract, docker_client) -> Iterator[str]:
     testcontainers' DockerCompose runs the build, which is BuildKit's; its DockerImage would use the classic builder,
     which users no longer get (testcontainers-python#940).
     """
-    builder = ComposeProject(project, run_name("test"), free_port())
-    tag = builder.environ()["IMAGE"]
+    compose = ComposeStack(project, run_name("test"), free_port())
+    tag = compose.environ()["IMAGE"]
     try:
-        builder.compose("build", "web")
+        compose.compose("build", "web")
     except AssertionError as exc:
         give_up(f"`docker compose build` of the project failed: {exc}")
     try:
@@ -183,7 +183,7 @@ def project_copy(tmp_path, project) -> Path:
 
 
 @pytest.fixture
-def builder(base_image, docker_client, project) -> Iterator[Callable[..., Build]]:
+def build_copy(base_image, docker_client, project) -> Iterator[Callable[..., Build]]:
     """Return a function that builds a folder (a temp copy of the project) and removes the images afterwards."""
     tags, lineage = [], run_name("lineage")
 
@@ -203,19 +203,19 @@ def builder(base_image, docker_client, project) -> Iterator[Callable[..., Build]
 
 
 @pytest.fixture(scope="session")
-def compose_project(project, base_image) -> Callable[..., ComposeProject]:
+def compose_stack(project, base_image) -> Callable[..., ComposeStack]:
     """Return a factory of compose projects (a unique name and a free port): use them in `with`."""
 
-    def configure(context: Path | None = None, files: list[str] | None = None, env=None) -> ComposeProject:
-        return ComposeProject(project, run_name("test"), free_port(), context, files, env)
+    def configure(context: Path | None = None, files: list[str] | None = None, env=None) -> ComposeStack:
+        return ComposeStack(project, run_name("test"), free_port(), context, files, env)
 
     return configure
 
 
 @pytest.fixture(scope="session")
-def stack(compose_project) -> Iterator[ComposeProject]:
+def stack(compose_stack) -> Iterator[ComposeStack]:
     """The project's compose.yaml, up and healthy (`up --build --wait`), under a project name of its own."""
-    with compose_project() as running:
+    with compose_stack() as running:
         yield running
 
 

@@ -13,7 +13,8 @@ from pytest_layercake.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 Project(ROOT).part("bench", "the benchmark is this project's own part")
-from bench import run as bench  # imported once bench/ is known to be here
+from bench import config  # imported once bench/ is known to be here
+from bench import run as bench
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 COMMITTED = ROOT / "bench" / "results"
@@ -56,7 +57,7 @@ def test_medians_come_from_the_runs(results):
 
 def test_load_covers_every_server_path_and_concurrency(results, contract):
     cells = {(c["server"], c["path"], c["connections"]) for c in results["load"]}
-    assert cells == {(s, p, c) for s in bench.SERVERS for p in bench.load_paths(contract) for c in bench.CONCURRENCY}
+    assert cells == {(s, p, c) for s in config.SERVERS for p in config.load_paths(contract) for c in config.CONCURRENCY}
     for cell in results["load"]:
         runs = cell["runs"]
         assert len(runs) == results["load_runs"], f"{cell['server']} {cell['path']}: {len(runs)} load runs recorded"
@@ -94,7 +95,7 @@ def test_goals_follow_from_the_figures(results, contract):
 
 def test_every_image_is_judged_on_the_same_rules(results):
     rules = {name: set(variant["cis"]) for name, variant in results["variants"].items()}
-    assert set(rules) == set(bench.VARIANTS), f"the bench measured {sorted(rules)}, not {bench.VARIANTS}"
+    assert set(rules) == set(config.VARIANTS), f"the bench measured {sorted(rules)}, not {config.VARIANTS}"
     assert len({frozenset(names) for names in rules.values()}) == 1, (
         f"the images were judged on different rules: {rules}"
     )
@@ -105,10 +106,10 @@ def test_every_image_is_judged_on_the_same_rules(results):
 def test_peer_comparison_follows_from_the_figures(results):
     ours = results["variants"]["layercake"]
     expected = []
-    for peer in bench.PEER_DEV_SERVER:
-        for key in bench.COMPARED:
+    for peer in config.PEER_DEV_SERVER:
+        for key in config.COMPARED:
             a, b = bench.figure(results, "layercake", key), bench.figure(results, peer, key)
-            if a > b * (1 + bench.TIE):
+            if a > b * (1 + config.TIE):
                 expected.append((peer, key))
         expected += [
             (peer, f"CIS {rule}")
@@ -119,7 +120,7 @@ def test_peer_comparison_follows_from_the_figures(results):
         "the list of figures where a peer is ahead does not follow from the figures"
     )
     for item in results["behind"]:
-        assert item["why"] == bench.REFUSED.get((item["peer"], item["figure"]), ""), f"{item}: not the reason given"
+        assert item["why"] == config.REFUSED.get((item["peer"], item["figure"]), ""), f"{item}: not the reason given"
 
 
 def test_table_and_chart_are_written(folder, results):

@@ -14,7 +14,7 @@ PARTS = PROJECT_PARTS + OWNER_PARTS + GUIDE_APP
 TEMPLATE_FILES = ("Dockerfile", ".dockerignore", "compose.", "gunicorn.conf.py", "requirements")
 TEMPLATE_MODULES = ("baseline", "gunicorn")
 TEMPLATE_FIXTURES = {"image", "image_attrs", "base_image", "container", "app_container", "stack", "web"}
-TEMPLATE_FIXTURES |= {"compose_project", "builder", "project_copy"}
+TEMPLATE_FIXTURES |= {"compose_stack", "build_copy", "project_copy"}
 # Calls whose first argument names a file or a folder of the project.
 NAMING_CALLS = {"part", "template_file"}
 

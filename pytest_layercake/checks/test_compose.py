@@ -11,7 +11,7 @@ from pytest_layercake.budgets import (
     STOP_RATIO_MAX,
     STOP_TIMEOUT_S,
 )
-from pytest_layercake.containers import DEV_FILES, LOG_NEVER, ComposeProject, gunicorn_settings
+from pytest_layercake.containers import DEV_FILES, LOG_NEVER, ComposeStack, gunicorn_settings
 from pytest_layercake.runtime import NS, dead_healthy_s
 
 pytestmark = pytest.mark.docker
@@ -84,14 +84,14 @@ def graceful_exit(docker_client, container_id: str, since: float) -> int | None:
 
 
 @pytest.mark.parametrize("command", ["stop", "down"])
-def test_compose_stop_and_down_are_graceful(docker_client, compose_project, contract, command, report):
-    with compose_project() as project:
-        web = project.web(docker_client)
+def test_compose_stop_and_down_are_graceful(docker_client, compose_stack, contract, command, report):
+    with compose_stack() as stack:
+        web = stack.web(docker_client)
         grace = web.attrs["Config"].get("StopTimeout")
         signal = web.attrs["Config"].get("StopSignal") or "SIGTERM"
         since = time.time()
         start = time.perf_counter()
-        project.compose(command, *(["--volumes"] if command == "down" else []))
+        stack.compose(command, *(["--volumes"] if command == "down" else []))
         seconds = time.perf_counter() - start
         exit_code = graceful_exit(docker_client, web.id, since)
     report[f"compose_{command}_s"] = round(seconds, 2)
@@ -118,7 +118,7 @@ def test_stop_grace_period_outlasts_graceful_timeout(web):
 def test_restart_policy_has_one_source(project, contract, web):
     """Compose takes deploy.restart_policy over `restart:`, so a second policy in the file would say one thing and do
     another; the container's effective policy is the one of deploy.restart_policy."""
-    service = ComposeProject(project, "layercake-config", contract.port).config()["services"]["web"]
+    service = ComposeStack(project, "layercake-config", contract.port).config()["services"]["web"]
     policy = (service.get("deploy") or {}).get("restart_policy") or {}
     effective = web.attrs["HostConfig"]["RestartPolicy"]
     said = {"on-failure": "on-failure", "any": "always", "none": "no"}.get(policy.get("condition"), "")
@@ -153,20 +153,18 @@ def test_dead_app_is_noticed_in_time(web, source):
     )
 
 
-def test_compose_down_leaves_nothing(docker_client, compose_project, contract):
-    with compose_project() as project:
-        assert requests.get(project.url(contract.health), timeout=5).ok
-    label = {"label": f"com.docker.compose.project={project.name}"}
+def test_compose_down_leaves_nothing(docker_client, compose_stack, contract):
+    with compose_stack() as stack:
+        assert requests.get(stack.url(contract.health), timeout=5).ok
+    label = {"label": f"com.docker.compose.project={stack.name}"}
     containers = docker_client.containers.list(all=True, filters=label)
-    networks = docker_client.networks.list(filters=label) + docker_client.networks.list(
-        names=[f"{project.name}_default"]
-    )
+    networks = docker_client.networks.list(filters=label) + docker_client.networks.list(names=[f"{stack.name}_default"])
     volumes = docker_client.volumes.list(filters=label)
     assert not containers and not networks and not volumes, f"compose down left {containers} {networks} {volumes}"
 
 
 def test_default_image_tag_is_never_latest(project, contract):
-    image = ComposeProject(project, "layercake-config", contract.port, env={"IMAGE": None}).config()["services"]["web"][
+    image = ComposeStack(project, "layercake-config", contract.port, env={"IMAGE": None}).config()["services"]["web"][
         "image"
     ]
     name, _, tag = image.rpartition(":")
@@ -176,7 +174,7 @@ def test_default_image_tag_is_never_latest(project, contract):
 
 
 def test_dev_overlay_keeps_a_user_and_loopback(project, contract):
-    web = ComposeProject(project, "layercake-config", contract.port, files=DEV_FILES).config()["services"]["web"]
+    web = ComposeStack(project, "layercake-config", contract.port, files=DEV_FILES).config()["services"]["web"]
     user = str(web.get("user", ""))
     assert user.split(":")[0] not in ("", "0", "root"), f"the dev overlay runs as {user!r}: keep a non-root user"
     hosts = {port.get("host_ip") for port in web.get("ports") or []}
@@ -188,6 +186,6 @@ def test_compose_ignores_the_callers_settings(project_copy, project, contract):
     (project_copy / ".env").write_text("FLASK_MAX_CONTENT_LENGTH=5000000\nWEB_CONCURRENCY=9\n")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("FLASK_SECRET_KEY", "from-the-shell")
-        web = ComposeProject(project, "layercake-config", contract.port, context=project_copy).config()
+        web = ComposeStack(project, "layercake-config", contract.port, context=project_copy).config()
     passed = {k: v for k, v in (web["services"]["web"].get("environment") or {}).items() if v is not None}
     assert not passed, f"compose passed {passed} from the caller's .env or shell into the test stack"

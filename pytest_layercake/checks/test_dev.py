@@ -10,7 +10,7 @@ import pytest
 from testcontainers.core.wait_strategies import HttpWaitStrategy
 
 from pytest_layercake.budgets import STARTUP_TIMEOUT_S, SYNC_MAX_S
-from pytest_layercake.containers import DEV_FILES, LABELS, ComposeProject
+from pytest_layercake.containers import DEV_FILES, LABELS, ComposeStack
 
 pytestmark = pytest.mark.docker
 
@@ -18,7 +18,7 @@ NEVER_IN_PRODUCTION = ("--reload", "--debug", "FLASK_DEBUG", "debug=True")
 
 
 def test_default_compose_never_reloads_or_debugs(image_attrs, project, contract):
-    config = ComposeProject(project, "layercake-config", contract.port).config()
+    config = ComposeStack(project, "layercake-config", contract.port).config()
     web = config["services"]["web"]
     assert "develop" not in web, "compose.yaml must not carry the watch rules; they belong in compose.dev.yaml"
     seen = (
@@ -29,7 +29,7 @@ def test_default_compose_never_reloads_or_debugs(image_attrs, project, contract)
 
 
 def test_dev_compose_is_valid_and_watches_the_source(project, contract):
-    web = ComposeProject(project, "layercake-config", contract.port, files=DEV_FILES).config()["services"]["web"]
+    web = ComposeStack(project, "layercake-config", contract.port, files=DEV_FILES).config()["services"]["web"]
     rules = web["develop"]["watch"]
     edited = project.root / contract.change.file
     synced = [r for r in rules if r["action"] == "sync" and edited.is_relative_to(Path(r["path"]))]
@@ -53,9 +53,9 @@ def test_make_dev_loads_the_dev_files(project):
     )
 
 
-def test_watch_serves_an_edit_without_a_rebuild(project_copy, docker_client, compose_project, contract):
+def test_watch_serves_an_edit_without_a_rebuild(project_copy, docker_client, compose_stack, contract):
     change = contract.change
-    with compose_project(context=project_copy, files=DEV_FILES) as stack:
+    with compose_stack(context=project_copy, files=DEV_FILES) as stack:
         image_before = stack.web(docker_client).image.id
         watch = subprocess.Popen(
             [*stack.compose_command_property, "watch"],

@@ -41,9 +41,9 @@ def test_killed_worker_is_replaced(app_container, contract, report):
     )
 
 
-def test_dead_pid_1_is_restarted_and_healthy(compose_project, docker_client, project, contract, report):
+def test_dead_pid_1_is_restarted_and_healthy(compose_stack, docker_client, project, contract, report):
     """Kill PID 1 from outside (like an OOM kill, which `docker kill` is not): compose's restart policy revives it."""
-    with compose_project() as stack:
+    with compose_stack() as stack:
         web = stack.web(docker_client)
         restarts = web.attrs["RestartCount"]
         since = time.time()

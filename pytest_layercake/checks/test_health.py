@@ -59,7 +59,7 @@ def test_failing_health_check_turns_the_container_unhealthy(image, contract, doc
     )
 
 
-def test_up_wait_fails_on_an_unhealthy_service(compose_project, contract, tmp_path):
+def test_up_wait_fails_on_an_unhealthy_service(compose_stack, contract, tmp_path):
     override = tmp_path / "sick.yaml"
     override.write_text(
         "services:\n  web:\n    environment:\n"
@@ -68,7 +68,7 @@ def test_up_wait_fails_on_an_unhealthy_service(compose_project, contract, tmp_pa
         + f"      retries: {HEALTH_CONTROL_RETRIES}\n"
     )
     files = [*COMPOSE_FILES, str(override)]
-    sick = compose_project(files=files)
+    sick = compose_stack(files=files)
     try:
         with pytest.raises(AssertionError) as failed:
             sick.start()

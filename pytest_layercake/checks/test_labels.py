@@ -41,9 +41,9 @@ def test_labels_name_the_commit(labels, project):
     )
 
 
-def test_plain_compose_build_has_no_empty_label(compose_project, docker_client):
+def test_plain_compose_build_has_no_empty_label(compose_stack, docker_client):
     """`docker compose up --build` as the README says, without the Makefile's setting: a label is right or absent."""
-    plain = compose_project(env={"BUILDX_GIT_LABELS": None})
+    plain = compose_stack(env={"BUILDX_GIT_LABELS": None})
     plain.compose("build", "web")
     try:
         labels = oci_labels(docker_client.images.get(plain.environ()["IMAGE"]).attrs)

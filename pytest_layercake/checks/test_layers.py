@@ -5,6 +5,7 @@ import fnmatch
 import pytest
 
 from pytest_layercake.budgets import ALPINE_TOTAL_MAX_BYTES, MB, OVERHEAD_MAX_BYTES, WARM_COLD_RATIO_MAX
+from pytest_layercake.build import received_context
 
 pytestmark = pytest.mark.docker
 
@@ -41,15 +42,15 @@ def test_image_shares_the_base_layers(image_attrs, base_image, project):
     assert len(layers) > len(base_layers), "the app adds no layer of its own"
 
 
-def test_code_change_reuses_the_dependency_layer(project_copy, builder, contract, report):
-    cold = builder(project_copy, nocache=True)
-    again = builder(project_copy)
+def test_code_change_reuses_the_dependency_layer(project_copy, build_copy, contract, report):
+    cold = build_copy(project_copy, nocache=True)
+    again = build_copy(project_copy)
     assert again.image.id == cold.image.id, (
         "an unchanged folder did not rebuild to the same image: some step is not cacheable"
     )
 
     contract.change.apply(project_copy)
-    warm = builder(project_copy)
+    warm = build_copy(project_copy)
     assert warm.step(INSTALL).cached, (
         f"pip layer was rebuilt after a {contract.change.file} change: copy requirements.txt and install before "
         "copying the source"
@@ -70,9 +71,10 @@ def test_code_change_reuses_the_dependency_layer(project_copy, builder, contract
     )
 
 
-def test_other_source_change_reuses_the_dependency_layer(project_copy, builder, contract):
+def test_other_source_change_reuses_the_dependency_layer(project_copy, build_copy, contract):
     """Edit another file the image holds (the first that image_files names, besides the change's and the pins)."""
-    sources = sorted(str(p.relative_to(project_copy)) for p in project_copy.rglob("*") if p.is_file())
+    # What .dockerignore lets through, by BuildKit's own matcher: a file it keeps out never reaches the image.
+    sources = sorted(received_context(project_copy))
     others = [
         name
         for name in sources
@@ -81,10 +83,10 @@ def test_other_source_change_reuses_the_dependency_layer(project_copy, builder, 
     ]
     if not others:
         pytest.skip(f"the image holds no source besides {contract.change.file}; the code change check covers it")
-    before = builder(project_copy)
+    before = build_copy(project_copy)
     with (project_copy / others[0]).open("a") as edited:
         edited.write("\n")
-    after = builder(project_copy)
+    after = build_copy(project_copy)
     assert after.step(INSTALL).cached, (
         f"pip layer was rebuilt after a change to {others[0]}: copy requirements.txt and install before copying the "
         "source"
@@ -93,24 +95,24 @@ def test_other_source_change_reuses_the_dependency_layer(project_copy, builder, 
     assert after.layers() != before.layers(), f"the change to {others[0]} did not reach the image"
 
 
-def test_requirements_change_reruns_the_install(project_copy, builder):
+def test_requirements_change_reruns_the_install(project_copy, build_copy):
     """Check the negative control: a change to requirements.txt must invalidate the pip layer."""
-    before = builder(project_copy)
+    before = build_copy(project_copy)
     with (project_copy / "requirements.txt").open("a") as requirements:
         requirements.write("# a one-line change\n")
-    after = builder(project_copy)
+    after = build_copy(project_copy)
     assert not after.step(INSTALL).cached, "pip install was taken from the cache although requirements.txt changed"
     assert after.layers_through(INSTALL) != before.layers_through(INSTALL), (
         "the pip layer stayed the same although requirements.txt changed"
     )
 
 
-def test_failed_build_leaves_no_container(project_copy, builder, docker_client):
+def test_failed_build_leaves_no_container(project_copy, build_copy, docker_client):
     dockerfile = project_copy / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text().replace("\nCOPY . .\n", "\nCOPY . .\nRUN exit 3\n", 1))
     before = {c.id for c in docker_client.containers.list(all=True)}
     with pytest.raises(AssertionError, match="exit 3|non-zero code: 3|returned a non-zero code"):
-        builder(project_copy)
+        build_copy(project_copy)
     left = [c.name for c in docker_client.containers.list(all=True) if c.id not in before]
     assert not left, (
         f"the failed build left the containers {left}: build with forcerm, as pytest_layercake/build.py does"

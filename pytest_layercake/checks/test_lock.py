@@ -27,7 +27,7 @@ def test_lock_pins_every_package_with_its_hashes(project, name):
 
 
 @pytest.mark.docker
-def test_changed_hash_fails_the_build(lock, project_copy, builder):
+def test_changed_hash_fails_the_build(lock, project_copy, build_copy):
     """A file that differs from the one the lock names (a tampered mirror, a swapped upload) must stop the build."""
     requirements = project_copy / "requirements.txt"
     text = requirements.read_text()
@@ -35,7 +35,7 @@ def test_changed_hash_fails_the_build(lock, project_copy, builder):
         text = text.replace(digest, TAMPERED)
     requirements.write_text(text)
     with pytest.raises(AssertionError) as failed:
-        builder(project_copy)
+        build_copy(project_copy)
     message = str(failed.value)
     assert "DO NOT MATCH THE HASHES" in message, f"the build failed, but not on the hash:\n{message[-2000:]}"
     shown = [line.strip() for line in message.splitlines() if "Expected sha256" in line or "Got " in line]
