@@ -29,8 +29,8 @@ ARG SOURCE_DATE_EPOCH
 RUN pip install --no-cache-dir --disable-pip-version-check --root-user-action=ignore \
     --require-hashes --no-deps -r requirements.txt
 
-# The source changes most, so it comes last; .dockerignore keeps the rest of the folder out, and the
-# files stay owned by root so that the app's user cannot change them.
+# The source changes most, so it comes last; .dockerignore keeps the rest of the folder out, and the files stay
+# owned by root and readable by all, so that the app's user, or any UID OpenShift picks, can run but not change them.
 COPY . .
 
 # What the image is, as OCI labels that registries and scanners show: edit these for your app. Its commit and remote

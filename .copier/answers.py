@@ -88,7 +88,7 @@ def drop_page() -> None:
 def add_writable(folders: list[str]) -> None:
     """Each folder made in the image for the app's user, and a volume on it in compose (docs/template.md)."""
     edit("layercake.toml", 'writable = ["/tmp"]', f"writable = {json.dumps(['/tmp', *folders])}")
-    made = "".join(f"RUN mkdir -p {folder} && chown 10001:10001 {folder}\n\n" for folder in folders)
+    made = "".join(f"RUN mkdir -p {folder} && chown 10001:0 {folder} && chmod g=u {folder}\n\n" for folder in folders)
     edit("Dockerfile", "\nCOPY requirements.txt .\n", f"\n{made}COPY requirements.txt .\n")
     names = {folder: folder.strip("/").replace("/", "-") for folder in folders}
     mounts = "".join(f"      - type: volume\n        source: {names[f]}\n        target: {f}\n" for f in folders)

@@ -64,6 +64,12 @@ MEMORY_LIMIT_MAX_BYTES = 512 * 2**20
 PIDS_LIMIT_MAX = 128
 # gthread workers on CPU-bound Python: more than two processes per CPU of the limit only wait for it (CIS 5.12).
 WORKERS_PER_CPU_MAX = 2
+# gunicorn.conf.py's bounds on that count: two workers at least, so that one stuck request leaves another to answer;
+# eight at most, as a bigger host is better used by more replicas than by one container's many processes.
+WORKERS_MIN = 2
+WORKERS_MAX = 8
+# The master staggers its workers' start by up to 0.1 s each; all of them are there well within this.
+WORKERS_SPAWN_MAX_S = 5
 # The master owns the listening socket, so while it replaces a killed worker a client waits; none should fail.
 WORKER_KILL_FAILED_MAX = 0
 # A dead app must leave the load balancer's rotation (swarm's DNS, a Service) within a minute, whatever the deployment

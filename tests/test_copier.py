@@ -97,7 +97,11 @@ def test_answers_reach_the_project(project, tmp_path):
     contract = load(shop)
     assert (contract.port, contract.page, contract.writable) == (8080, None, ("/tmp", "/app/instance", "/data"))
     dockerfile = (shop / "Dockerfile").read_text()
-    for line in ("ENV PORT=8080", 'title="shop"', "RUN mkdir -p /app/instance && chown 10001:10001 /app/instance"):
+    for line in (
+        "ENV PORT=8080",
+        'title="shop"',
+        "RUN mkdir -p /app/instance && chown 10001:0 /app/instance && chmod g=u /app/instance",
+    ):
         assert line in dockerfile, f"the Dockerfile lacks {line!r}"
     web = yaml.safe_load((shop / "compose.yaml").read_text())["services"]["web"]
     assert web["image"] == "${IMAGE:-shop:dev}", web["image"]

@@ -50,11 +50,11 @@ def test_cis_5_11_memory_is_limited(web):
 
 def test_cis_5_12_cpu_is_limited_and_workers_match(web):
     cpus = runtime.from_docker(web.attrs).cpus
-    assert cpus > 0, "no CPU limit: set deploy.resources.limits.cpus, and WEB_CONCURRENCY to match"
+    assert cpus > 0, "no CPU limit: set deploy.resources.limits.cpus, which gunicorn.conf.py sizes its workers to"
     workers = int(gunicorn_settings(web)["workers"])
     assert workers <= cpus * WORKERS_PER_CPU_MAX, (
-        f"gunicorn runs {workers} workers on a limit of {cpus:g} CPUs: set WEB_CONCURRENCY to at most "
-        f"{WORKERS_PER_CPU_MAX} per CPU, since gunicorn can't see the limit"
+        f"gunicorn runs {workers} workers on a limit of {cpus:g} CPUs: size them from the CPU quota in gunicorn.conf.py, "
+        f"at most {WORKERS_PER_CPU_MAX} per CPU, and don't set WEB_CONCURRENCY above that"
     )
 
 

@@ -1,10 +1,12 @@
 """Kubernetes manifests, cross-checked against the image they run; a consistency check, not a deployment test."""
 
+import random
 import re
 import runpy
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from pytest_layercake import runtime
@@ -138,7 +140,7 @@ def test_memory_limit_matches_compose(web, compose_web):
     cpu = web["resources"]["limits"].get("cpu", "0")
     cpus = int(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
     compose_cpus = float(compose_web["deploy"]["resources"]["limits"].get("cpus", 0))
-    assert cpus == compose_cpus, f"k8s limits the CPU to {cpus}, compose to {compose_cpus}: WEB_CONCURRENCY fits one"
+    assert cpus == compose_cpus, f"k8s limits the CPU to {cpus}, compose to {compose_cpus}: gunicorn.conf.py sizes its workers to one"
     assert web["resources"]["requests"].get("cpu"), "set a CPU request: the autoscaler measures against it"
 
 
@@ -172,3 +174,31 @@ def test_pod_keeps_the_runtime_rules(pod, web):
 def test_service_stays_inside_the_cluster(k8s):
     kind = k8s["Service"]["spec"].get("type", "ClusterIP")
     assert kind == "ClusterIP", f"the Service is {kind}: keep ClusterIP and let an Ingress or a proxy be the way in"
+
+
+@pytest.mark.docker
+def test_pod_answers_as_a_random_uid_in_group_0(pod, web, app_container, contract):
+    """OpenShift's restricted profile assigns its own UID, in group 0: the pod's settings, with such a user, in Docker."""
+    uid = random.SystemRandom().randrange(1_000_000_000, 2_000_000_000)
+    context = web["securityContext"]
+    fresh = app_container().with_kwargs(
+        user=f"{uid}:0",
+        read_only=context.get("readOnlyRootFilesystem", False),
+        cap_drop=context.get("capabilities", {}).get("drop", []),
+        security_opt=["no-new-privileges:true"] if context.get("allowPrivilegeEscalation") is False else [],
+    )
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    for mount in web["volumeMounts"]:
+        if "emptyDir" in volumes[mount["name"]]:
+            fresh.with_tmpfs_mount(mount["mountPath"])
+    with fresh:
+        for kind in ("readinessProbe", "livenessProbe"):
+            path = web[kind]["httpGet"]["path"]
+            status = requests.get(fresh.url(path), timeout=5).status_code
+            assert status == 200, (
+                f"as UID {uid} in group 0 with the pod's securityContext, the {kind}'s {path} answered {status}: "
+                "keep the app's files readable by any user (docs/security.md, OpenShift)"
+            )
+        for probe in contract.probes:
+            response = requests.get(fresh.url(probe.path), timeout=5)
+            assert probe.answered_by(response.status_code, response.text), f"as UID {uid}, {probe.path} failed"

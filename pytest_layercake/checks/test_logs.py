@@ -1,6 +1,8 @@
 """The guide's `docker logs`: everything goes to stdout and stderr, at once, one access line per request."""
 
+import json
 import re
+import urllib.parse
 import uuid
 
 import pytest
@@ -75,3 +77,55 @@ def test_spoofed_forwarded_for_stays_out_of_the_access_log(container, contract):
         f"the access log believes a client's X-Forwarded-For ({line}): log the peer's address, and trust the header "
         "only from your proxy (forwarded_allow_ips, ProxyFix with a fixed count)"
     )
+
+
+# What a client controls in an access line: quotes, braces and (percent-encoded in the path) a newline. Written into a
+# log line by a format string, each would end the line early or forge a field of its own.
+HOSTILE = {
+    "path": '/no-such-page"}\n{"forged": true, "x": "{',
+    "User-Agent": 'agent "quoted" {braces} \\ back',
+    "Referer": 'http://127.0.0.1/"}, {"level": "forged"',
+}
+
+
+def json_lines(log: str) -> list[dict]:
+    """Every line of `docker logs`, parsed; a line that isn't one JSON object fails with its number."""
+    parsed = []
+    for number, line in enumerate(log.splitlines(), 1):
+        try:
+            parsed.append(json.loads(line))
+        except ValueError:
+            parsed.append(None)
+        assert isinstance(parsed[-1], dict), (
+            f"with LOG_FORMAT=json, line {number} of `docker logs` is not a JSON object: {line!r}. Build every line "
+            "with a JSON encoder (gunicorn.conf.py's logger_class), never with access_log_format's %(...)s"
+        )
+    return parsed
+
+
+def test_json_logs_keep_what_a_client_sent_intact(app_container, contract):
+    marker = uuid.uuid4().hex
+    with app_container(LOG_FORMAT="json") as fresh:
+        headers = {name: value for name, value in HOSTILE.items() if name != "path"}
+        requests.get(fresh.url(urllib.parse.quote(HOSTILE["path"] + marker)), headers=headers, timeout=5)
+        for probe in contract.probes:
+            requests.get(fresh.url(probe.path), timeout=5).raise_for_status()
+        fresh.log_has(marker)
+        entries = json_lines(fresh.log_text())
+    (access,) = [entry for entry in entries if HOSTILE["path"] + marker in entry.values()] or [None]
+    assert access, f"no JSON line holds the request's path {HOSTILE['path'] + marker!r} as one field's value"
+    for name, sent in HOSTILE.items():
+        assert sent in access.values() or sent + marker in access.values(), (
+            f"the access line lost the {name} the client sent ({sent!r}): {access}"
+        )
+    for probe in contract.probes:
+        if probe.log:
+            assert any(probe.log in entry.values() for entry in entries), (
+                f"{probe.path}'s printed line {probe.log!r} is not a field of any JSON line: route print() and "
+                "logging through the JSON logger (gunicorn.conf.py)"
+            )
+
+
+def test_plain_log_lines_stay_the_default(container):
+    (first, *_) = container.log_text().splitlines()
+    assert not first.startswith("{"), f"without LOG_FORMAT the log is JSON ({first}): keep plain lines the default"

@@ -1,5 +1,7 @@
 """The guide's `docker exec ... ps ux`: who runs as PID 1, as which user, and what that user may touch."""
 
+import math
+import random
 import runpy
 import time
 import types
@@ -10,7 +12,13 @@ import requests
 from gunicorn.config import KNOWN_SETTINGS
 from testcontainers.core.wait_strategies import HealthcheckWaitStrategy, HttpWaitStrategy
 
-from pytest_layercake.budgets import STARTUP_TIMEOUT_S
+from pytest_layercake.budgets import (
+    STARTUP_TIMEOUT_S,
+    WORKERS_MAX,
+    WORKERS_MIN,
+    WORKERS_PER_CPU_MAX,
+    WORKERS_SPAWN_MAX_S,
+)
 from pytest_layercake.containers import gunicorn_settings, processes
 
 pytestmark = pytest.mark.docker
@@ -63,6 +71,26 @@ for folder, subfolders, files in os.walk(os.getcwd()):
 """
 
 
+def changes_the_app_user_can_make(wrapped, contract) -> list[str]:
+    """The app's files and folders that the container's user can change, outside the contract's writable folders."""
+    exit_code, output = wrapped.exec_run(["python", "-c", TRY_WRITES, *contract.writable])
+    assert exit_code == 0, output.decode()
+    return output.decode().split()[::2]
+
+
+def writable_paths_refused(wrapped, contract) -> dict[str, str]:
+    """The contract's writable folders where the container's user can't create a file, with the error."""
+    refused = {}
+    for folder in contract.writable:
+        probe = f"{folder}/.layercake-probe"
+        exit_code, output = wrapped.exec_run(
+            ["python", "-c", f"open({probe!r}, 'x').close(); import os; os.remove({probe!r})"]
+        )
+        if exit_code:
+            refused[folder] = output.decode().strip().splitlines()[-1]
+    return refused
+
+
 def test_app_user_cannot_change_the_app(container, contract):
     wrapped = container.get_wrapped_container()
     workdir = Path(wrapped.attrs["Config"]["WorkingDir"] or "/")
@@ -71,12 +99,54 @@ def test_app_user_cannot_change_the_app(container, contract):
         f"layercake.toml declares {covering} writable, which holds the app's own folder {workdir}: declare only the "
         "folders the app writes to, such as /app/instance"
     )
-    exit_code, output = wrapped.exec_run(["python", "-c", TRY_WRITES, *contract.writable])
-    assert exit_code == 0, output.decode()
-    assert not output.strip(), (
-        f"the app's user can write {output.decode().split()[::2]}: leave the copied files owned by root (no --chown), "
+    changed = changes_the_app_user_can_make(wrapped, contract)
+    assert not changed, (
+        f"the app's user can write {changed}: leave the copied files owned by root (no --chown), "
         "and give the app's user only the folders that layercake.toml declares writable"
     )
+
+
+# OpenShift's restricted profile runs a container as a random UID from a high range, in group 0.
+RANDOM_UIDS = random.SystemRandom()
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+def test_image_runs_as_any_uid_in_group_0(app_container, contract, run):
+    uid = RANDOM_UIDS.randrange(1_000_000_000, 2_000_000_000)
+    fresh = app_container().with_kwargs(user=f"{uid}:0")
+    try:
+        fresh.start()
+    except TimeoutError as exc:
+        logs = fresh.log_text()[-1500:] if fresh._container else ""
+        fresh.stop()
+        pytest.fail(
+            f"the image never answered {contract.health} under --user {uid}:0 ({exc}): every file the app reads must be "
+            f"readable by any user (root-owned, mode 644), not only by 10001\n{logs}",
+            pytrace=False,
+        )
+    try:
+        for probe in contract.probes:
+            response = requests.get(fresh.url(probe.path), timeout=5)
+            assert probe.answered_by(response.status_code, response.text), (
+                f"under --user {uid}:0, {probe.path} answered {response.status_code} {response.text[:200]!r}"
+            )
+        try:
+            HealthcheckWaitStrategy().with_startup_timeout(STARTUP_TIMEOUT_S).with_poll_interval(0.2).wait_until_ready(
+                fresh
+            )
+        except RuntimeError as exc:
+            pytest.fail(f"under --user {uid}:0 Docker never called the container healthy ({exc})")
+        wrapped = fresh.get_wrapped_container()
+        assert {p["uid"] for p in processes(wrapped)} == {uid}, f"not every process runs as {uid}"
+        changed = changes_the_app_user_can_make(wrapped, contract)
+        assert not changed, f"under --user {uid}:0 the app's user can write {changed}: keep the app's files root-owned"
+        refused = writable_paths_refused(wrapped, contract)
+        assert not refused, (
+            f"under --user {uid}:0 the app can't write {refused}: give each writable folder made in the image to group 0 "
+            "as well (chown 10001:0 and chmod g=u), as OpenShift runs a random UID in group 0"
+        )
+    finally:
+        fresh.stop()
 
 
 def test_container_becomes_healthy(container, contract):
@@ -136,7 +206,7 @@ def test_gunicorn_settings_suit_a_container(container):
         )
         + " (gunicorn.conf.py)"
     )
-    assert int(settings["workers"]) >= 2, (
+    assert int(settings["workers"]) >= WORKERS_MIN, (
         f"gunicorn runs {settings['workers']} worker: with one, a slow or crashed request stalls every client; keep "
         "at least two (gunicorn.conf.py, WEB_CONCURRENCY)"
     )
@@ -152,3 +222,45 @@ def test_gunicorn_conf_names_only_real_settings(project):
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
     assert names <= known, f"gunicorn.conf.py sets {sorted(names - known)}, which gunicorn silently ignores"
+
+
+def expected_workers(cpus: float) -> int:
+    """gunicorn.conf.py's count for a container allowed `cpus` CPUs: two per CPU, within the budget's bounds."""
+    return min(WORKERS_MAX, max(WORKERS_MIN, math.ceil(WORKERS_PER_CPU_MAX * cpus)))
+
+
+def running_workers(wrapped, want: int) -> int:
+    """The master's children once it has spawned them (it staggers their start): the effective worker count."""
+    deadline = time.monotonic() + WORKERS_SPAWN_MAX_S
+    while len(found := [p for p in processes(wrapped) if p["ppid"] == 1]) < want and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return len(found)
+
+
+@pytest.mark.parametrize("cpus", [0.5, 1, 2, None], ids=["cpus-0.5", "cpus-1", "cpus-2", "no-limit"])
+def test_workers_follow_the_cpu_limit(app_container, docker_client, cpus):
+    visible = docker_client.info()["NCPU"]
+    if cpus and cpus > visible:
+        pytest.skip(f"--cpus {cpus} needs {cpus} CPUs; this engine has {visible}")
+    want = expected_workers(cpus or visible)
+    with app_container().with_kwargs(nano_cpus=int((cpus or 0) * 1e9)) as fresh:
+        got = running_workers(fresh.get_wrapped_container(), want)
+    assert got == want, (
+        f"with --cpus {cpus or 'unset'} on {visible} CPUs gunicorn runs {got} workers, want {want}: size workers "
+        "from the cgroup's CPU quota in gunicorn.conf.py, since os.cpu_count() sees the host's cores"
+    )
+
+
+def test_workers_follow_a_cgroup_v2_quota(app_container, tmp_path):
+    """This engine may run cgroup v1; a v2 cpu.max of 1.5 CPUs is mounted where gunicorn.conf.py looks first."""
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    want = expected_workers(1.5)
+    with app_container().with_volume_mapping(tmp_path / "cpu.max", "/sys/fs/cgroup/cpu.max") as fresh:
+        got = running_workers(fresh.get_wrapped_container(), want)
+    assert got == want, f"with cgroup v2's cpu.max at 1.5 CPUs gunicorn runs {got} workers, want {want}"
+
+
+def test_web_concurrency_overrides_the_cpu_limit(app_container):
+    with app_container(WEB_CONCURRENCY="3").with_kwargs(nano_cpus=int(1e9)) as fresh:
+        got = running_workers(fresh.get_wrapped_container(), 3)
+    assert got == 3, f"WEB_CONCURRENCY=3 with --cpus 1 gave {got} workers: a set WEB_CONCURRENCY must win"
