@@ -83,3 +83,9 @@ HEALTH_START_PERIOD_MAX_S = 60
 # check, so it proves the check can fail, in seconds.
 HEALTH_CONTROL_INTERVAL_S = 1
 HEALTH_CONTROL_RETRIES = 3
+# Emulated arm64 (QEMU on an amd64 host) runs Python 5 to 20 times slower: the first answer came about 15 s after
+# `docker run` here, so a hung start is told apart at 8 times that.
+EMULATED_STARTUP_TIMEOUT_S = 120
+# An emulated graceful stop still ends well inside Docker's kill timeout: gunicorn's master only signals its workers
+# and waits, which emulation slows little.
+EMULATED_STOP_MAX_S = 5

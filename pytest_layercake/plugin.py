@@ -30,6 +30,7 @@ MARKERS = {
     "docker": "needs a Docker engine (run only the rest with -m 'not docker')",
     "slow": "a bounded load test of about 30 s (skip it with -m 'not slow')",
     "swarm": "runs a single-node Docker swarm and rolls out a new image (about 45 s; skip it with -m 'not swarm')",
+    "emulated": "builds and runs the image for linux/arm64 under QEMU (about 3 min; skip it with -m 'not emulated')",
 }
 
 

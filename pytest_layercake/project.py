@@ -43,6 +43,12 @@ class Project:
         """BASE_IMAGE from the environment (a mirror or an offline base), else the Dockerfile's default."""
         return os.environ.get("BASE_IMAGE") or self.default_base_image
 
+    @property
+    def arm64_base_image(self) -> str:
+        """BASE_IMAGE_ARM64 (a single-platform arm64 base, such as an offline one), else the base image, which a
+        registry serves for arm64 too."""
+        return os.environ.get("BASE_IMAGE_ARM64") or self.base_image
+
     def git(self, *args: str) -> str:
         return subprocess.run(
             ["git", "-C", str(self.root), *args], check=True, capture_output=True, text=True

@@ -140,7 +140,9 @@ def test_memory_limit_matches_compose(web, compose_web):
     cpu = web["resources"]["limits"].get("cpu", "0")
     cpus = int(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
     compose_cpus = float(compose_web["deploy"]["resources"]["limits"].get("cpus", 0))
-    assert cpus == compose_cpus, f"k8s limits the CPU to {cpus}, compose to {compose_cpus}: gunicorn.conf.py sizes its workers to one"
+    assert cpus == compose_cpus, (
+        f"k8s limits the CPU to {cpus}, compose to {compose_cpus}: gunicorn.conf.py sizes its workers to one"
+    )
     assert web["resources"]["requests"].get("cpu"), "set a CPU request: the autoscaler measures against it"
 
 
