@@ -2,7 +2,7 @@
 # file); the Makefile includes it when it is here.
 .PHONY: bench bench-quick bench-cache docs
 
-bench: venv ## Measure layercake against the guide's first attempt; writes bench/results/ (about 7 min)
+bench: venv ## Measure layercake against the guide's first attempt; writes bench/results/ (about 12 min)
 	$(VENV)/bin/python -m bench.run --out bench/results
 
 bench-quick: venv ## The same, one run of each and 2 s of load per cell (as CI runs it); writes build/bench/

@@ -13,12 +13,14 @@ from pytest_layercake.project import Project
 from pytest_layercake.runtime import judge
 
 
-def start(images: Images, variant: str, **env: str):
-    """Run the image at 127.0.0.1 only; return the container, its port and the seconds to the first 200."""
+def start(images: Images, variant: str, command: list[str] | None = None, **env: str):
+    """Run the image (with its own command, or this one) at 127.0.0.1 only; return the container, its port and the
+    seconds to the first 200."""
     port = free_port()
     started = time.perf_counter()
     container = images.client.containers.run(
         images.tag(variant),
+        command,
         detach=True,
         environment=env,
         labels=images.label,
@@ -71,3 +73,82 @@ def runtime_rules(images: Images, folder: Path, variant: str) -> dict[str, bool]
             container.remove(force=True)
     with ComposeStack(Project(folder), f"layercake-bench-{images.run_id}", free_port()) as stack:
         return judge(stack.web(images.client).attrs, image.attrs)
+
+
+# Python's own HTTP server, answering 200 to every GET: what a container of the image and its interpreter cost alone.
+BARE_SERVER = (
+    "import http.server as h\n"
+    "class Ok(h.BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        self.send_response(200)\n"
+    "        self.end_headers()\n"
+    "h.HTTPServer(('', {port}), Ok).serve_forever()\n"
+)
+# Inside a running container: how long importing gunicorn (master and gthread worker) takes, then the app.
+IMPORTS = (
+    "import importlib, time\n"
+    "start = time.perf_counter()\n"
+    "import gunicorn.app.wsgiapp, gunicorn.arbiter, gunicorn.workers.gthread\n"
+    "middle = time.perf_counter()\n"
+    "importlib.import_module({module!r})\n"
+    "print(middle - start, time.perf_counter() - middle)\n"
+)
+
+
+def start_breakdown(images: Images, folder: Path, variant: str = "layercake") -> dict[str, dict]:
+    """Where the image's start goes, each part measured in the same image, fresh containers in turn: a bare Python
+    server, importing gunicorn and the app, the app on Flask's dev server; and what preloading the app gains, against
+    the same image built with `preload_app = False`, in time to the first 200 and in memory after a few answers."""
+    unloaded = f"{variant} no preload"
+    conf = folder / "gunicorn.conf.py"
+    shipped = conf.read_text()
+    conf.write_text(shipped + "\npreload_app = False\n")
+    try:
+        images.build(folder, unloaded, nocache=False)
+    finally:
+        conf.write_text(shipped)
+    image = images.client.images.get(images.tag(variant))
+    module, _, name = image.attrs["Config"]["Cmd"][-1].partition(":")
+    dev_server = f"from {module} import {name} as app\napp.run(host='0.0.0.0', port={APP_PORT})\n"
+    timed = {key: [] for key in BREAKDOWN}
+    for _ in range(images.runs):
+        container, _, seconds = start(images, variant, ["python", "-c", BARE_SERVER.format(port=APP_PORT)])
+        timed["bare_python_s"].append(seconds)
+        container.remove(force=True)
+        container, _, seconds = start(images, variant, ["python", "-c", dev_server])
+        timed["dev_server_s"].append(seconds)
+        container.remove(force=True)
+        for prefix, image_variant in (("", variant), ("no_preload_", unloaded)):
+            container, port, seconds = start(images, image_variant)
+            timed[f"{prefix}start_s"].append(seconds)
+            timed[f"{prefix}memory_bytes"].append(memory_after_answers(container, port))
+            if not prefix:
+                exit_code, output = container.exec_run(["python", "-c", IMPORTS.format(module=module)])
+                if exit_code:
+                    raise RuntimeError(f"timing the imports in {variant} failed: {output.decode()}")
+                gunicorn, app = (float(value) for value in output.split())
+                timed["gunicorn_import_s"].append(gunicorn)
+                timed["app_import_s"].append(app)
+            container.remove(force=True)
+    return {key: summary(values) for key, values in timed.items()}
+
+
+BREAKDOWN = (
+    "bare_python_s",
+    "gunicorn_import_s",
+    "app_import_s",
+    "dev_server_s",
+    "start_s",
+    "no_preload_start_s",
+    "memory_bytes",
+    "no_preload_memory_bytes",
+)
+
+
+def memory_after_answers(container, port: int, answers: int = 20) -> int:
+    """The container's memory once every worker may have answered, as `docker stats` shows it (without page cache)."""
+    for _ in range(answers):
+        requests.get(f"http://127.0.0.1:{port}{CONTRACT.probe.path}", timeout=5).raise_for_status()
+    stats = container.stats(stream=False)["memory_stats"]
+    cache = stats["stats"].get("total_inactive_file", stats["stats"].get("inactive_file", 0))
+    return stats["usage"] - cache
