@@ -16,7 +16,7 @@ pin = docker run --rm -v "$(CURDIR):/src:ro" -w /src $(BASE_IMAGE) sh -c 'pip in
 	--disable-pip-version-check uv==$(UV_VERSION) && uv pip compile -q --system-certs --generate-hashes \
 	--custom-compile-command "make lock" $(1)'
 
-.PHONY: help venv test test-fast sbom reproduce lint up dev down lock clean
+.PHONY: help venv test test-fast check sbom reproduce lint up dev down lock clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +38,9 @@ test: venv ## Build the image and run every test (needs a Docker engine)
 
 test-fast: venv ## Run only the tests that need no Docker engine
 	$(VENV)/bin/pytest -m "not docker"
+
+check: venv ## The edit-verify loop after an app change: the static checks, the build, the probes, the logs, the stop
+	$(VENV)/bin/pytest -q -m "inner_loop or not docker"
 
 sbom: venv ## Build the image and write the CycloneDX SBOM of the packages installed in it to build/sbom.cdx.json
 	docker compose build web

@@ -133,6 +133,37 @@ def figures_table(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def durations_table(report: dict) -> str:
+    """Where the last full run's time went: its modules, its slowest tests and its slowest fixture setups."""
+    spent = report.get("durations")
+    if not spent:
+        return "The last full run's report has no durations yet: run `make test`, then `make docs`.\n"
+    lines = [
+        f"The run took {spent['wall_s']} s. Its modules, with every test's setup, call and teardown:",
+        "",
+        "| module | s |",
+        "|---|--:|",
+        *(f"| `{module}` | {seconds} |" for module, seconds in spent["modules"].items()),
+        "",
+        "The slowest tests (a test's setup includes the fixtures it is the first to need):",
+        "",
+        "| test | setup | call | teardown | s |",
+        "|---|--:|--:|--:|--:|",
+        *(
+            f"| `{row['test']}` | {row.get('setup', '')} | {row.get('call', '')} | {row.get('teardown', '')} "
+            f"| {row['total']} |"
+            for row in spent["tests"]
+        ),
+        "",
+        "The slowest fixture setups (all of a fixture's setups together):",
+        "",
+        "| fixture (scope) | setups | s |",
+        "|---|--:|--:|",
+        *(f"| `{row['fixture']}` | {row['setups']} | {row['seconds']} |" for row in spent["fixtures"]),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def benchmark(results: dict) -> str:
     from bench.tables import markdown
 
@@ -163,7 +194,8 @@ def pages() -> dict[Path, str]:
         written |= {DOCS / "lessons.md": lessons_page("en"), DOCS / "lessons.ru.md": lessons_page("ru")}
     if TEST_REPORT.exists() and (DOCS / "testing.md").exists():
         report = json.loads(TEST_REPORT.read_text())
-        written[DOCS / "testing.md"] = fill(DOCS / "testing.md", {"test-figures": figures_table(report)})
+        blocks = {"test-figures": figures_table(report), "test-durations": durations_table(report)}
+        written[DOCS / "testing.md"] = fill(DOCS / "testing.md", blocks)
     if BENCH_RESULTS.exists() and (DOCS / "benchmark.md").exists():
         results = json.loads(BENCH_RESULTS.read_text())
         written[DOCS / "benchmark.md"] = fill(DOCS / "benchmark.md", {"benchmark": benchmark(results)})

@@ -3,6 +3,7 @@
 Load it from the project's root conftest.py with `pytest_plugins = ["pytest_layercake.plugin"]`.
 """
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import docker
 import pytest
 from testcontainers.core.wait_strategies import HttpWaitStrategy
 
+from pytest_layercake import durations, sweep
 from pytest_layercake import report as figures
-from pytest_layercake import sweep
 from pytest_layercake.budgets import STARTUP_TIMEOUT_S
 from pytest_layercake.build import Build, build, own_lineage
 from pytest_layercake.containers import ComposeStack, LoopbackContainer, run_name
@@ -30,6 +31,7 @@ MARKERS = {
     "docker": "needs a Docker engine (run only the rest with -m 'not docker')",
     "slow": "a bounded load test of about 30 s (skip it with -m 'not slow')",
     "swarm": "runs a single-node Docker swarm and rolls out a new image (about 45 s; skip it with -m 'not swarm')",
+    "inner_loop": "in the edit-verify loop, `make check`: the build, the contract probes, the logs and the stop",
     "emulated": "builds and runs the image for linux/arm64 under QEMU (about 3 min; skip it with -m 'not emulated')",
 }
 
@@ -42,6 +44,8 @@ def pytest_configure(config):
     for name, meaning in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {meaning}")
     config.stash[figures.FIGURES] = {}
+    config.stash[durations.DURATIONS] = durations.Durations()
+    config.pluginmanager.register(config.stash[durations.DURATIONS], "layercake-durations")
     # A run of the whole project (no paths on the command line) runs the checks too, wherever the plugin is installed;
     # a project that keeps the package in its own tree collects them from there already.
     if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -50,14 +54,46 @@ def pytest_configure(config):
             config.args.append(str(CHECKS))
 
 
+# Under pytest-xdist each module goes to one worker whole (its module fixtures start once); these markers' modules wait
+# longest, so on a first run they start first.
+LONG_MARKERS = ("emulated", "swarm", "slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, order the modules longest first, as the last run's report timed them (else by LONG_MARKERS),
+    so the longest never starts last; one worker alone keeps pytest's order."""
+    if config.getoption("dist", "no") == "no":
+        return
+    last = config.rootpath / "build" / "report.json"
+    try:
+        spent = json.loads(last.read_text())["durations"]["modules"]
+    except (OSError, ValueError, KeyError):
+        spent = {}
+    module = {id(item): item.nodeid.split("::")[0] for item in items}
+    long_modules = {module[id(item)] for item in items if any(item.get_closest_marker(m) for m in LONG_MARKERS)}
+    items.sort(key=lambda item: (-spent.get(module[id(item)], 0), module[id(item)] not in long_modules))
+
+
+def pytest_sessionfinish(session):
+    """Under pytest-xdist, a worker sends the figures it measured to the controller, which reports them."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["layercake_figures"] = session.config.stash[figures.FIGURES]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    figures.merge(node.config.stash[figures.FIGURES], getattr(node, "workeroutput", {}).get("layercake_figures", {}))
+
+
 def pytest_terminal_summary(terminalreporter, config):
-    """Print the figures the tests measured, and keep them in build/report.json."""
+    """Print the figures the tests measured and where the run's time went, and keep both in build/report.json."""
     measured = config.stash[figures.FIGURES]
     if measured:
         project = Project(config.rootpath)
         out = config.rootpath / "build" / "report.json"
+        spent = config.stash[durations.DURATIONS].summary()
         figures.write(
-            terminalreporter, measured, project.base_image, out, figures.run_summary(terminalreporter, config)
+            terminalreporter, measured, project.base_image, out, figures.run_summary(terminalreporter, config), spent
         )
 
 

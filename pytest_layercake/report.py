@@ -8,7 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from pytest_layercake import durations
+
 FIGURES = pytest.StashKey[dict]()
+
+
+def merge(into: dict, measured: dict) -> None:
+    """Add a worker's figures to the run's; a figure several tests fill (a dict, such as the swarm's) is joined."""
+    for name, value in measured.items():
+        if isinstance(value, dict) and isinstance(into.get(name), dict):
+            into[name] |= value
+        else:
+            into[name] = value
 
 
 def machine() -> dict:
@@ -34,9 +45,9 @@ def run_summary(terminalreporter, config) -> dict:
     return {"selection": selection, **counts}
 
 
-def write(terminalreporter, figures: dict, base_image: str, out: Path, run: dict) -> None:
-    """Print the figures under a section of pytest's summary, and keep them in out as JSON, with the machine and
-    the run they came from."""
+def write(terminalreporter, figures: dict, base_image: str, out: Path, run: dict, spent: dict) -> None:
+    """Print the figures and where the time went under a section of pytest's summary, and keep them in out as JSON,
+    with the machine and the run they came from."""
     terminalreporter.section("layercake report")
     terminalreporter.write_line(f"base image: {base_image}")
     for name, value in figures.items():
@@ -46,6 +57,7 @@ def write(terminalreporter, figures: dict, base_image: str, out: Path, run: dict
                 terminalreporter.write_line(f"  {key:<38} {item}")
         else:
             terminalreporter.write_line(f"{name:<40} {value}")
+    durations.write(terminalreporter, spent)
     out.parent.mkdir(exist_ok=True)
     document = {
         "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -53,6 +65,7 @@ def write(terminalreporter, figures: dict, base_image: str, out: Path, run: dict
         "base_image": base_image,
         "run": run,
         "figures": figures,
+        "durations": spent,
     }
     out.write_text(json.dumps(document, indent=2) + "\n")
     terminalreporter.write_line(f"written to {out}")

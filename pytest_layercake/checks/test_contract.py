@@ -4,7 +4,7 @@ import pytest
 
 from pytest_layercake.containers import gunicorn_settings
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.inner_loop]
 
 
 def test_image_exposes_the_contract_port(image_attrs, contract):

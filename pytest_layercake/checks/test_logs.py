@@ -11,7 +11,7 @@ import requests
 from pytest_layercake.budgets import LOG_DELAY_MAX_S
 from pytest_layercake.containers import LOG_NEVER
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.inner_loop]
 
 
 @pytest.fixture
