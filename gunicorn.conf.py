@@ -35,11 +35,6 @@ def _cpu_limit(cgroup: pathlib.Path = pathlib.Path("/sys/fs/cgroup")) -> float:
 # WEB_CONCURRENCY wins when set.
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(8, max(2, math.ceil(2 * _cpu_limit()))))
 
-# The master imports the app once and forks its workers from it: the first answer comes sooner and the workers share
-# the app's memory (bench/results/latest.md). gunicorn's reloader can't work with a preloaded app, so --reload (make dev)
-# turns it off. An app that opens a connection or starts a thread when imported must do that per worker instead.
-preload_app = "--reload" not in sys.argv + os.environ.get("GUNICORN_CMD_ARGS", "").split()
-
 # Threads, as nothing buffers slow clients in front of gunicorn here: a slow or keep-alive client holds one thread,
 # not a whole worker. Throughput is a little above that of sync workers (see "Benchmark" in the README).
 worker_class = "gthread"

@@ -5,7 +5,7 @@
 bench: venv ## Measure layercake against the guide's first attempt; writes bench/results/ (about 12 min)
 	$(VENV)/bin/python -m bench.run --out bench/results
 
-bench-quick: venv ## The same, one run of each and 2 s of load per cell (as CI runs it); writes build/bench/
+bench-quick: venv ## The same, one run of each and 1 s of load per cell (as CI runs it); writes build/bench/
 	$(VENV)/bin/python -m bench.run --quick --out build/bench
 
 bench-cache: venv ## Measure pip's BuildKit cache mount against today's Dockerfile; writes bench/results/cache-mounts.*

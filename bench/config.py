@@ -37,9 +37,8 @@ TIE = 0.10
 # Why a peer may be ahead: a choice of the peer's that layercake refuses, and what the choice costs.
 REFUSED = {
     ("compose sample", "start_s"): (
-        "Flask's dev server skips gunicorn's own import (in layercake's image the two tie: see where layercake's "
-        "start goes), but it is one process, ignores SIGTERM (see docker stop) and is not meant for production, its "
-        "own docs say"
+        "Flask's dev server skips gunicorn's own import (see where layercake's start goes), but it is one process, "
+        "ignores SIGTERM (see docker stop) and is not meant for production, its own docs say"
     ),
     ("docker init", "start_s"): (
         "gunicorn's one default sync worker boots sooner than a master that sizes its workers to the CPU limit; "

@@ -1,6 +1,7 @@
 """Containers of the images: docker run to the first 200, docker stop, and the CIS runtime rules they keep."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -9,6 +10,7 @@ from bench.config import APP_PORT, CONTRACT, START_TIMEOUT_S, STOP_TIMEOUT_S, su
 from bench.images import Images
 from pytest_layercake.containers import ComposeStack
 from pytest_layercake.http import free_port
+from pytest_layercake.load import run_wrk
 from pytest_layercake.project import Project
 from pytest_layercake.runtime import judge
 
@@ -39,15 +41,19 @@ def start(images: Images, variant: str, command: list[str] | None = None, **env:
 
 
 def lifecycles(images: Images, variants: tuple[str, ...]) -> dict[str, dict]:
-    """Time docker run to the first 200, then docker stop, over fresh containers, every variant in turn."""
+    """Time docker run to the first 200 over fresh containers, every variant in turn; then docker stop of them all at
+    once, each timed on its own (a peer that ignores SIGTERM waits out the whole timeout, which need not be waited
+    for three times)."""
     timed = {variant: {"start": [], "stop": [], "exit_codes": []} for variant in variants}
     for _ in range(images.runs):
+        running = {}
         for variant in variants:
-            container, _, seconds = start(images, variant)
+            running[variant], _, seconds = start(images, variant)
             timed[variant]["start"].append(seconds)
-            stopping = time.perf_counter()
-            container.stop(timeout=STOP_TIMEOUT_S)
-            timed[variant]["stop"].append(time.perf_counter() - stopping)
+        with ThreadPoolExecutor(len(running)) as pool:
+            stops = dict(zip(running, pool.map(stop, running.values())))
+        for variant, container in running.items():
+            timed[variant]["stop"].append(stops[variant])
             container.reload()
             timed[variant]["exit_codes"].append(container.attrs["State"]["ExitCode"])
             container.remove()
@@ -59,6 +65,13 @@ def lifecycles(images: Images, variants: tuple[str, ...]) -> dict[str, dict]:
         }
         for variant, figures in timed.items()
     }
+
+
+def stop(container) -> float:
+    """docker stop with Docker's default timeout; return the seconds it took."""
+    stopping = time.perf_counter()
+    container.stop(timeout=STOP_TIMEOUT_S)
+    return time.perf_counter() - stopping
 
 
 def runtime_rules(images: Images, folder: Path, variant: str) -> dict[str, bool]:
@@ -95,16 +108,17 @@ IMPORTS = (
 )
 
 
-def start_breakdown(images: Images, folder: Path, variant: str = "layercake") -> dict[str, dict]:
+def start_breakdown(images: Images, folder: Path, load_s: float, variant: str = "layercake") -> dict[str, dict]:
     """Where the image's start goes, each part measured in the same image, fresh containers in turn: a bare Python
-    server, importing gunicorn and the app, the app on Flask's dev server; and what preloading the app gains, against
-    the same image built with `preload_app = False`, in time to the first 200 and in memory after a few answers."""
-    unloaded = f"{variant} no preload"
+    server, importing gunicorn and the app, the app on Flask's dev server; and what preloading the app would change,
+    against the same image built with `preload_app = True`, in time to the first 200 and in memory, after a few answers
+    and after a short load (which makes the workers write to the pages they share with the master)."""
+    preloaded = f"{variant} preload"
     conf = folder / "gunicorn.conf.py"
     shipped = conf.read_text()
-    conf.write_text(shipped + "\npreload_app = False\n")
+    conf.write_text(shipped + "\npreload_app = True\n")
     try:
-        images.build(folder, unloaded, nocache=False)
+        images.build(folder, preloaded, nocache=False)
     finally:
         conf.write_text(shipped)
     image = images.client.images.get(images.tag(variant))
@@ -118,10 +132,12 @@ def start_breakdown(images: Images, folder: Path, variant: str = "layercake") ->
         container, _, seconds = start(images, variant, ["python", "-c", dev_server])
         timed["dev_server_s"].append(seconds)
         container.remove(force=True)
-        for prefix, image_variant in (("", variant), ("no_preload_", unloaded)):
+        for prefix, image_variant in (("", variant), ("preload_", preloaded)):
             container, port, seconds = start(images, image_variant)
             timed[f"{prefix}start_s"].append(seconds)
             timed[f"{prefix}memory_bytes"].append(memory_after_answers(container, port))
+            run_wrk(port, [CONTRACT.probe.path], 8, load_s)
+            timed[f"{prefix}loaded_memory_bytes"].append(memory(container))
             if not prefix:
                 exit_code, output = container.exec_run(["python", "-c", IMPORTS.format(module=module)])
                 if exit_code:
@@ -139,16 +155,23 @@ BREAKDOWN = (
     "app_import_s",
     "dev_server_s",
     "start_s",
-    "no_preload_start_s",
+    "preload_start_s",
     "memory_bytes",
-    "no_preload_memory_bytes",
+    "preload_memory_bytes",
+    "loaded_memory_bytes",
+    "preload_loaded_memory_bytes",
 )
 
 
 def memory_after_answers(container, port: int, answers: int = 20) -> int:
-    """The container's memory once every worker may have answered, as `docker stats` shows it (without page cache)."""
+    """The container's memory once every worker may have answered."""
     for _ in range(answers):
         requests.get(f"http://127.0.0.1:{port}{CONTRACT.probe.path}", timeout=5).raise_for_status()
+    return memory(container)
+
+
+def memory(container) -> int:
+    """The container's memory as `docker stats` shows it (without the page cache)."""
     stats = container.stats(stream=False)["memory_stats"]
     cache = stats["stats"].get("total_inactive_file", stats["stats"].get("inactive_file", 0))
     return stats["usage"] - cache

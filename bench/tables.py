@@ -167,43 +167,50 @@ def conclusions(results: dict) -> list[str]:
 
 
 def start_parts(results: dict) -> list[str]:
-    """Where layercake's start goes, and what preloading the app gains and costs, from the figures of the run."""
+    """Where layercake's start goes, and what preloading the app would gain and cost, from the figures of the run."""
     part = {key: median(value) for key, value in results["start_breakdown"].items()}
     ours, dev = part["start_s"], part["dev_server_s"]
     gap = ours - dev
     tie = ", a tie" if abs(gap) <= dev * TIE else ""
-    faster = part["no_preload_start_s"] - ours
-    saved = part["no_preload_memory_bytes"] - part["memory_bytes"]
+    sooner = ours - part["preload_start_s"]
+    saved, kept = (
+        part["memory_bytes"] - part["preload_memory_bytes"],
+        part["loaded_memory_bytes"] - part["preload_loaded_memory_bytes"],
+    )
     return [
         "### Where layercake's start goes",
         "",
         f"Each part measured in the layercake image, fresh containers in turn, median of {results['runs']} run(s).",
         "",
-        "| | time to the first 200 | memory after 20 answers |",
-        "|---|--:|--:|",
-        f"| a bare Python server: the container and the interpreter | {seconds(part['bare_python_s'])} | |",
+        f"| | time to the first 200 | memory after 20 answers | after {results['load_seconds']} s of load |",
+        "|---|--:|--:|--:|",
+        f"| a bare Python server: the container and the interpreter | {seconds(part['bare_python_s'])} | | |",
         (
             f"| importing gunicorn (its master and the gthread worker), inside a running container "
-            f"| {seconds(part['gunicorn_import_s'])} | |"
+            f"| {seconds(part['gunicorn_import_s'])} | | |"
         ),
-        f"| importing the app, Flask with it | {seconds(part['app_import_s'])} | |",
-        f"| the app on Flask's dev server | {seconds(dev)} | |",
+        f"| importing the app, Flask with it | {seconds(part['app_import_s'])} | | |",
+        f"| the app on Flask's dev server | {seconds(dev)} | | |",
         (
-            f"| layercake as shipped: the master imports the app, then forks its workers (`preload_app`) "
-            f"| {seconds(ours)} | {size(part['memory_bytes'])} |"
+            f"| layercake as shipped: gunicorn's master starts, each worker imports the app | {seconds(ours)} "
+            f"| {size(part['memory_bytes'])} | {size(part['loaded_memory_bytes'])} |"
         ),
         (
-            f"| the same image with `preload_app = False`: each worker imports the app "
-            f"| {seconds(part['no_preload_start_s'])} | {size(part['no_preload_memory_bytes'])} |"
+            f"| the same image with `preload_app = True`: the master imports the app once, then forks "
+            f"| {seconds(part['preload_start_s'])} | {size(part['preload_memory_bytes'])} "
+            f"| {size(part['preload_loaded_memory_bytes'])} |"
         ),
         "",
         (
             f"layercake's first answer comes {seconds(abs(gap))} {'after' if gap > 0 else 'before'} the dev server's "
             f"({abs(gap) / dev:.0%}{tie}); both import the app, and gunicorn imports itself first "
-            f"({seconds(part['gunicorn_import_s'])}). Preloading the app answered "
-            f"{seconds(abs(faster))} {'sooner' if faster >= 0 else 'later'} and used {size(abs(saved))} "
-            f"{'less' if saved >= 0 else 'more'} memory than letting each worker import it; it costs gunicorn's --reload (which turns preloading off, in `make dev`) and code reloads on "
-            "HUP, which a container replaced on deploy doesn't use. Chosen: preload."
+            f"({seconds(part['gunicorn_import_s'])}). Preloading would answer {seconds(abs(sooner))} "
+            f"{'sooner' if sooner >= 0 else 'later'} and start with {size(abs(saved))} "
+            f"{'less' if saved >= 0 else 'more'} memory, of which {size(max(kept, 0))} is left after "
+            f"{results['load_seconds']} s of load (the "
+            "workers copy the pages they write to); it would cost gunicorn's --reload, which `make dev` runs, and "
+            "code reloads on HUP, and an app that opens a connection or starts a thread when imported would share it "
+            "between workers. Chosen: no preload."
         ),
     ]
 

@@ -21,6 +21,8 @@ STOP_RATIO_MAX = 0.5
 STARTUP_TIMEOUT_S = 60
 # PYTHONUNBUFFERED makes print() reach `docker logs` at once; a buffered line would wait for 4 kB or the exit.
 LOG_DELAY_MAX_S = 1
+# How long an untimed check waits for a line it caused to reach `docker logs`, on a machine busy with other tests.
+LOG_LINE_WAIT_S = 30
 
 # The load test from issue 4: enough connections to queue on every worker, short enough for CI.
 LOAD_CONNECTIONS = 32
@@ -86,6 +88,8 @@ HEALTH_CONTROL_RETRIES = 3
 # Emulated arm64 (QEMU on an amd64 host) runs Python 5 to 20 times slower: the first answer came about 15 s after
 # `docker run` here, so a hung start is told apart at 8 times that.
 EMULATED_STARTUP_TIMEOUT_S = 120
+# One answer of the emulated app, while the host runs other tests beside it.
+EMULATED_ANSWER_MAX_S = 30
 # An emulated graceful stop still ends well inside Docker's kill timeout: gunicorn's master only signals its workers
 # and waits, which emulation slows little.
 EMULATED_STOP_MAX_S = 5

@@ -11,7 +11,7 @@ import docker
 import pytest
 from testcontainers.core.wait_strategies import HttpWaitStrategy
 
-from pytest_layercake import durations, sweep
+from pytest_layercake import alone, durations, sweep
 from pytest_layercake import report as figures
 from pytest_layercake.budgets import STARTUP_TIMEOUT_S
 from pytest_layercake.build import Build, build, own_lineage
@@ -31,6 +31,8 @@ MARKERS = {
     "docker": "needs a Docker engine (run only the rest with -m 'not docker')",
     "slow": "a bounded load test of about 30 s (skip it with -m 'not slow')",
     "swarm": "runs a single-node Docker swarm and rolls out a new image (about 45 s; skip it with -m 'not swarm')",
+    "timed": "measures a time against a budget, so it runs alone: no other Docker test runs meanwhile",
+    "runs_harness": "waits for another pytest run of the harness, whose tests take the timed checks' lock themselves",
     "inner_loop": "in the edit-verify loop, `make check`: the build, the contract probes, the logs and the stop",
     "emulated": "builds and runs the image for linux/arm64 under QEMU (about 3 min; skip it with -m 'not emulated')",
 }
@@ -54,16 +56,20 @@ def pytest_configure(config):
             config.args.append(str(CHECKS))
 
 
-# Under pytest-xdist each module goes to one worker whole (its module fixtures start once); these markers' modules wait
-# longest, so on a first run they start first.
+# Under pytest-xdist these markers' modules wait longest, so on a first run (with no report to go by) they start first.
 LONG_MARKERS = ("emulated", "swarm", "slow")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist, order the modules longest first, as the last run's report timed them (else by LONG_MARKERS),
-    so the longest never starts last; one worker alone keeps pytest's order."""
+    """Under pytest-xdist's loadgroup, each module goes to one worker whole (its module fixtures start once) unless a
+    test names a group of its own (xdist_group); the modules go longest first, as the last run's report timed them
+    (else by LONG_MARKERS), so the longest never starts last. One worker alone keeps pytest's order."""
     if config.getoption("dist", "no") == "no":
         return
+    for item in items:
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
     last = config.rootpath / "build" / "report.json"
     try:
         spent = json.loads(last.read_text())["durations"]["modules"]
@@ -72,6 +78,16 @@ def pytest_collection_modifyitems(config, items):
     module = {id(item): item.nodeid.split("::")[0] for item in items}
     long_modules = {module[id(item)] for item in items if any(item.get_closest_marker(m) for m in LONG_MARKERS)}
     items.sort(key=lambda item: (-spent.get(module[id(item)], 0), module[id(item)] not in long_modules))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A Docker test, with the fixtures it is the first or last to use, holds the machine's test lock: alone if it is
+    timed, else shared (pytest_layercake/alone.py)."""
+    if not item.get_closest_marker("docker") or item.get_closest_marker("runs_harness"):
+        return (yield)
+    with alone.holding(alone=item.get_closest_marker("timed") is not None):
+        return (yield)
 
 
 def pytest_sessionfinish(session):
@@ -86,9 +102,10 @@ def pytest_testnodedown(node, error):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    """Print the figures the tests measured and where the run's time went, and keep both in build/report.json."""
+    """Print the figures the tests measured and where the run's time went, and keep both in build/report.json (a
+    pytest-xdist worker leaves that to the controller)."""
     measured = config.stash[figures.FIGURES]
-    if measured:
+    if measured and not hasattr(config, "workeroutput"):
         project = Project(config.rootpath)
         out = config.rootpath / "build" / "report.json"
         spent = config.stash[durations.DURATIONS].summary()

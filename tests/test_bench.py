@@ -66,7 +66,8 @@ def test_load_covers_every_server_path_and_concurrency(results, contract):
         assert cell["errors"] == sum(run["errors"] for run in runs)
         for run in runs:
             assert run["seconds"] >= results["load_seconds"] * 0.9, f"a load run lasted {run['seconds']} s"
-            assert run["requests_per_s"] == pytest.approx(run["requests"] / run["seconds"], rel=0.01)
+            # requests_per_s is rounded to a tenth
+            assert run["requests_per_s"] == pytest.approx(run["requests"] / run["seconds"], rel=0.01, abs=0.05)
             assert run["requests_per_cpu_s"] == pytest.approx(run["requests"] / run["cpu_s"], rel=0.01)
 
 

@@ -1,18 +1,22 @@
 """The harness is a pytest plugin that brings its own markers: a project that loads it pastes no marker list."""
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from pytest_layercake.plugin import MARKERS
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_plugin_registers_its_markers_for_strict_markers(tmp_path):
     (tmp_path / "conftest.py").write_text('pytest_plugins = ["pytest_layercake.plugin"]\n')
-    (tmp_path / "test_marked.py").write_text(
-        "import pytest\n\n\n@pytest.mark.docker\n@pytest.mark.slow\n@pytest.mark.swarm\ndef test_marked():\n    pass\n"
-    )
+    marks = "".join(f"@pytest.mark.{name}\n" for name in MARKERS)
+    (tmp_path / "test_marked.py").write_text(f"import pytest\n\n\n{marks}def test_marked():\n    pass\n")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers", "-q", "test_marked.py"],
         check=False,
@@ -23,5 +27,47 @@ def test_plugin_registers_its_markers_for_strict_markers(tmp_path):
     )
     assert result.returncode == 0, (
         "a project with no marker list of its own can't run the harness's marked tests under --strict-markers: "
-        f"pytest_layercake/plugin.py must register docker, slow and swarm itself\n{result.stdout[-1500:]}"
+        f"pytest_layercake/plugin.py must register {', '.join(MARKERS)} itself\n{result.stdout[-1500:]}"
+    )
+
+
+# A project of two modules: one whose module fixture takes a while, and one that measures a figure.
+TIMED_PROJECT = {
+    "conftest.py": 'pytest_plugins = ["pytest_layercake.plugin"]\n',
+    # The report names the base image the Dockerfile builds from.
+    "Dockerfile": "ARG BASE_IMAGE=python:3.13-alpine3.24\nFROM ${BASE_IMAGE}\n",
+    "test_slow.py": (
+        "import time\n\nimport pytest\n\n\n@pytest.fixture(scope='module')\ndef slow_setup():\n"
+        "    time.sleep(0.5)\n\n\ndef test_uses_it(slow_setup):\n    pass\n"
+    ),
+    "test_measures.py": "def test_measures(report):\n    report['answer_s'] = 0.25\n",
+}
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2", "--dist", "loadgroup"]], ids=["one process", "two workers"])
+def test_report_keeps_the_figures_and_where_the_time_went(tmp_path, workers):
+    for name, text in TIMED_PROJECT.items():
+        (tmp_path / name).write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *workers, "test_slow.py", "test_measures.py"],
+        check=False,
+        cwd=tmp_path,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-1500:]
+    written = tmp_path / "build" / "report.json"
+    assert written.exists(), (
+        f"the run measured a figure but wrote no report (a worker's figures got lost):\n{result.stdout}"
+    )
+    report = json.loads(written.read_text())
+    assert report["figures"] == {"answer_s": 0.25}, f"the figures measured on a worker got lost: {report['figures']}"
+    spent = report["durations"]
+    assert set(spent["modules"]) == {"test_slow.py", "test_measures.py"}, spent["modules"]
+    assert spent["modules"]["test_slow.py"] >= 0.5, f"the module fixture's 0.5 s is not in its module: {spent}"
+    (slow,) = [row for row in spent["fixtures"] if row["fixture"] == "slow_setup (module)"]
+    assert slow["setups"] == 1 and slow["seconds"] >= 0.5, f"the fixture's setup is not timed: {spent['fixtures']}"
+    assert "where the" in result.stdout and "slow_setup (module)" in result.stdout, (
+        "the run did not print its durations"
     )

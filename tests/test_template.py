@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
+import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from pytest_layercake.budgets import TEMPLATE_RUN_MAX_S
 from pytest_layercake.project import NOT_COPIED
 from tests.parts import GUIDE_APP
 
-pytestmark = [pytest.mark.docker, pytest.mark.template]
+pytestmark = [pytest.mark.docker, pytest.mark.template, pytest.mark.runs_harness]
 
 # The harness's slow load test and its emulated arm64 build are left out of the copy's runs: they prove nothing about
 # the app's shape that the root's run doesn't.
@@ -187,6 +189,8 @@ def test_update_shows_a_conflict_with_the_owners_edit(releases, tmp_path, report
     assert "restart: always" in hunk, f"the owner's line is not among the conflict's sides:\n{hunk}"
 
 
+# Its own group, so that another worker runs it beside the rest of this module.
+@pytest.mark.xdist_group("second-app-from-the-wheel")
 def test_second_app_passes_every_generic_proof_from_the_installed_wheel(project, second_app, tmp_path, report):
     """The updated notes project, with only what a project of the installed plugin needs: no conftest.py, no copy of
     the harness, no marker list. (The copy in a generated project runs green in `.ci/run`'s generated project.)"""
@@ -200,7 +204,9 @@ def test_second_app_passes_every_generic_proof_from_the_installed_wheel(project,
         text=True,
     ).stdout
     assert Path(loaded).is_relative_to(tmp_path / "venv"), f"the harness came from {loaded}, not the installed wheel"
-    outcomes = run_harness(project, folder, "-m", MARKERS, python=python)
+    # It has no pyproject.toml: its run gets the template's options (the workers side by side) on the command line.
+    addopts = tomllib.loads((project.root / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
+    outcomes = run_harness(project, folder, "-m", MARKERS, *addopts, python=python)
     output = outcomes.pop("_output")
     failed = sorted(name for name, outcome in outcomes.items() if outcome == "failed")
     passed = [name for name, outcome in outcomes.items() if outcome == "passed"]
@@ -276,7 +282,7 @@ def test_breakage_of_the_second_app_is_caught(project, second_app, tmp_path, bre
     file, old, new, check = BREAKAGES[breakage]
     edit(broken / file, old, new)
     check = f"pytest_layercake/checks/{check}"
-    outcomes = run_harness(project, broken, check)
+    outcomes = run_harness(project, broken, check, "-n", "0")
     output = outcomes.pop("_output")
     assert list(outcomes.values()) == ["failed"], f"{check} did not catch '{breakage}': {outcomes}\n{output[-3000:]}"
 
@@ -307,8 +313,9 @@ def wheel_project(app: Path, dest: Path) -> Path:
 
 
 def python_with_the_wheel(project, scratch: Path) -> str:
-    """Build the plugin's wheel from a copy of its sources, and install it with the pinned test tools into a fresh
-    virtualenv; return that virtualenv's python."""
+    """Build the plugin's wheel from a copy of its sources, and install it into a fresh virtualenv that sees the pinned
+    test tools of this run (`make venv` installed them from requirements-dev.txt) through a .pth file; return that
+    virtualenv's python."""
     source = scratch / "source"
     source.mkdir()
     shutil.copy(project.root / "pyproject.toml", source)
@@ -316,10 +323,14 @@ def python_with_the_wheel(project, scratch: Path) -> str:
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "wheel", "--no-deps", "-w", scratch / "dist", source], check=True, capture_output=True)
     (wheel,) = (scratch / "dist").glob("pytest_layercake-*.whl")
-    subprocess.run([sys.executable, "-m", "venv", scratch / "venv"], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", scratch / "venv"], check=True)
     python = str(scratch / "venv" / "bin" / "python")
-    pip = [python, "-m", "pip", "--disable-pip-version-check", "-q"]
-    tools = project.root / "requirements-dev.txt"
-    subprocess.run([*pip, "install", "--require-hashes", "-r", tools], check=True, capture_output=True)
-    subprocess.run([*pip, "install", "--no-deps", wheel], check=True, capture_output=True)
+    purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    site = subprocess.run([python, "-c", purelib], check=True, capture_output=True, text=True).stdout.strip()
+    (Path(site) / "layercake-tools.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run([*pip, "--python", python, "install", "--no-deps", wheel], check=True, capture_output=True)
+    # ...and the tools' programs (hadolint, kubectl, check-jsonschema), which the checks look for beside python.
+    for program in Path(sys.executable).parent.iterdir():
+        if not (scratch / "venv" / "bin" / program.name).exists():
+            (scratch / "venv" / "bin" / program.name).symlink_to(program)
     return python

@@ -9,7 +9,12 @@ import pytest
 import requests
 
 from pytest_layercake import runtime
-from pytest_layercake.budgets import EMULATED_STARTUP_TIMEOUT_S, EMULATED_STOP_MAX_S, STOP_TIMEOUT_S
+from pytest_layercake.budgets import (
+    EMULATED_ANSWER_MAX_S,
+    EMULATED_STARTUP_TIMEOUT_S,
+    EMULATED_STOP_MAX_S,
+    STOP_TIMEOUT_S,
+)
 from pytest_layercake.containers import ComposeStack, processes, run_name
 from pytest_layercake.http import free_port
 
@@ -62,8 +67,8 @@ def arm64_stack(project, docker_client, report):
 
 def answers(url: str) -> bool:
     try:
-        return requests.get(url, timeout=5).status_code < 500
-    except requests.ConnectionError:
+        return requests.get(url, timeout=EMULATED_ANSWER_MAX_S).status_code < 500
+    except requests.RequestException:
         return False
 
 
@@ -79,7 +84,7 @@ def test_arm64_image_is_built_for_arm64(arm64_web, docker_client):
 
 def test_arm64_container_answers_every_probe(arm64_stack, contract):
     for probe in contract.probes:
-        response = requests.get(arm64_stack.url(probe.path), timeout=10)
+        response = requests.get(arm64_stack.url(probe.path), timeout=EMULATED_ANSWER_MAX_S)
         assert probe.answered_by(response.status_code, response.text), (
             f"on {PLATFORM}, {probe.path} answered {response.status_code} {response.text[:200]!r} (layercake.toml)"
         )
@@ -103,6 +108,7 @@ def test_arm64_container_keeps_the_runtime_rules(arm64_web):
     assert not broken, f"the {PLATFORM} container breaks {broken}"
 
 
+@pytest.mark.timed
 def test_arm64_docker_stop_is_graceful(arm64_web, report):
     """Last in the module: it stops the stack's container."""
     start = time.perf_counter()

@@ -101,6 +101,7 @@ def answered_beside_slow_clients(port: int, container, contract) -> bool:
     return probe.answered_by(answer.status_code, answer.text)
 
 
+@pytest.mark.timed
 def test_slow_client_does_not_block_others(stack, web, contract):
     """A slow client holds one gthread thread while it dribbles its request; the worker's other threads serve others,
     even when every worker holds one."""
@@ -111,6 +112,7 @@ def test_slow_client_does_not_block_others(stack, web, contract):
     )
 
 
+@pytest.mark.timed
 def test_slow_client_blocks_a_single_sync_worker(app_container, contract):
     """The negative control: one sync worker (threads=1, or gunicorn runs gthread) serves one connection at a time."""
     with app_container(GUNICORN_CMD_ARGS="--worker-class=sync --workers=1 --threads=1") as single:

@@ -83,6 +83,7 @@ def graceful_exit(docker_client, container_id: str, since: float) -> int | None:
     return None
 
 
+@pytest.mark.timed
 @pytest.mark.parametrize("command", ["stop", "down"])
 def test_compose_stop_and_down_are_graceful(docker_client, compose_stack, contract, command, report):
     with compose_stack() as stack:

@@ -8,7 +8,7 @@ import requests
 from pytest_layercake.budgets import RESTART_HEALTHY_MAX_S, WORKER_KILL_FAILED_MAX, WORKER_RECOVERY_MAX_S
 from pytest_layercake.containers import LABELS, workers
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.timed]
 
 
 def test_killed_worker_is_replaced(app_container, contract, report):

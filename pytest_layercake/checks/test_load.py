@@ -5,7 +5,7 @@ import pytest
 from pytest_layercake.budgets import LOAD_CONNECTIONS, LOAD_DURATION_S, LOAD_WARMUP_S, MEMORY_GROWTH_MAX
 from pytest_layercake.load import run_wrk
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timed]
 
 
 def memory_used(container) -> int:

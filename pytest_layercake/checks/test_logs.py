@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from pytest_layercake.budgets import LOG_DELAY_MAX_S
+from pytest_layercake.budgets import LOG_DELAY_MAX_S, LOG_LINE_WAIT_S
 from pytest_layercake.containers import LOG_NEVER
 
 pytestmark = [pytest.mark.docker, pytest.mark.inner_loop]
@@ -42,6 +42,7 @@ def test_access_log_has_one_line_per_request(app_container, contract):
         )
 
 
+@pytest.mark.timed
 def test_probe_is_logged_to_stdout_at_once(app_container, logged):
     with app_container() as fresh:
         requests.get(fresh.url(logged.path), timeout=5).raise_for_status()
@@ -53,6 +54,7 @@ def test_probe_is_logged_to_stdout_at_once(app_container, logged):
     assert stdout.decode().count(f"{logged.log}\n") == 1, f"one {logged.path} must print one line, to stdout"
 
 
+@pytest.mark.timed
 def test_print_is_unbuffered_without_an_access_log(app_container, logged):
     with app_container(GUNICORN_CMD_ARGS="--access-logfile=/dev/null") as quiet:
         requests.get(quiet.url(logged.path), timeout=5).raise_for_status()
@@ -110,7 +112,8 @@ def test_json_logs_keep_what_a_client_sent_intact(app_container, contract):
         requests.get(fresh.url(urllib.parse.quote(HOSTILE["path"] + marker)), headers=headers, timeout=5)
         for probe in contract.probes:
             requests.get(fresh.url(probe.path), timeout=5).raise_for_status()
-        fresh.log_has(marker)
+        for line in [marker, *(probe.log for probe in contract.probes if probe.log)]:
+            fresh.log_has(line, timeout=LOG_LINE_WAIT_S)
         entries = json_lines(fresh.log_text())
     (access,) = [entry for entry in entries if HOSTILE["path"] + marker in entry.values()] or [None]
     assert access, f"no JSON line holds the request's path {HOSTILE['path'] + marker!r} as one field's value"

@@ -160,6 +160,7 @@ def test_container_becomes_healthy(container, contract):
     assert response.status_code == 200, f"{contract.health} answered {response.status_code}"
 
 
+@pytest.mark.timed
 def test_first_answer_comes_soon_after_start(app_container, contract, report):
     """Time `docker run` to the first answer on the contract's first probe."""
     probe = contract.probe

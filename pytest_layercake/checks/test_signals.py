@@ -11,7 +11,7 @@ import requests
 from pytest_layercake.budgets import STOP_RATIO_MAX, STOP_TIMEOUT_S
 from pytest_layercake.containers import gunicorn_settings, wait_until_accepted
 
-pytestmark = [pytest.mark.docker, pytest.mark.inner_loop]
+pytestmark = [pytest.mark.docker, pytest.mark.inner_loop, pytest.mark.timed]
 
 SHUTDOWN_LINES = ("Shutting down: Master",)
 

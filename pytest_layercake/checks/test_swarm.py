@@ -1,9 +1,13 @@
 """Scale out: the compose file deployed unchanged as a swarm stack, updated replica by replica and rolled back."""
 
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -40,26 +44,84 @@ def docker_cli(cwd: Path, *args: str, **env: str) -> str:
     return result.stdout
 
 
-def deploy(cwd: Path, stack: str, image: str) -> None:
-    """Deploy (or update) the stack from the unchanged compose.yaml, and wait until it has converged."""
-    docker_cli(cwd, "stack", "deploy", "--detach=false", "-c", COMPOSE_FILE, stack, IMAGE=image, REPLICAS=str(REPLICAS))
+# The test stack's own health and monitor timings, laid over the unchanged compose.yaml: the rollout, the rollback and
+# a failed update wait for what happens, not for production's windows (whose values test_health.py checks statically).
+TEST_TIMINGS = """services:
+  web:
+    healthcheck:
+      interval: 1s
+      timeout: 2s
+      retries: 3
+      start_period: 5s
+      start_interval: 1s
+    deploy:
+      update_config:
+        monitor: 2s
+      rollback_config:
+        monitor: 2s
+"""
+
+
+@pytest.fixture(scope="module")
+def stack_files(tmp_path_factory) -> list[str]:
+    """`docker stack deploy`'s -c arguments: compose.yaml as it is, then the test's timings."""
+    timings = tmp_path_factory.mktemp("swarm-timings") / "timings.yaml"
+    timings.write_text(TEST_TIMINGS)
+    return ["-c", COMPOSE_FILE, "-c", str(timings)]
+
+
+def deploy(cwd: Path, files: list[str], stack: str, image: str) -> None:
+    """Deploy (or update) the stack from compose.yaml and the test's timings, and wait until it has converged."""
+    docker_cli(cwd, "stack", "deploy", "--detach=false", *files, stack, IMAGE=image, REPLICAS=str(REPLICAS))
+
+
+# Which processes use the test swarm, and whether the tests made it: test runs (xdist workers, a project's run inside
+# a test) may share the engine's one swarm, which the last of them leaves.
+SWARM_USERS = Path(tempfile.gettempdir()) / "layercake-swarm-users.json"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def swarm_users() -> Iterator[dict]:
+    """The machine-wide list of the swarm's users, held under a lock while the caller changes it."""
+    with SWARM_USERS.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        users = json.loads(SWARM_USERS.read_text()) if SWARM_USERS.exists() else {"made": False, "pids": []}
+        users["pids"] = [pid for pid in users["pids"] if alive(pid)]
+        yield users
+        SWARM_USERS.write_text(json.dumps(users))
 
 
 @pytest.fixture(scope="module")
 def swarm(docker_client):
-    """A single-node swarm listening on 127.0.0.1 only; left at the end unless it was here before."""
-    if docker_client.info()["Swarm"]["LocalNodeState"] == "active":
-        yield docker_client
-        return
-    had_gwbridge = bool(docker_client.networks.list(names=["docker_gwbridge"]))
-    docker_client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377", data_path_addr="127.0.0.1")
+    """A single-node swarm listening on 127.0.0.1 only, shared by the runs that need it at the same time; the last of
+    them leaves it, unless it was here before the tests."""
+    with swarm_users() as users:
+        if docker_client.info()["Swarm"]["LocalNodeState"] != "active":
+            users["gwbridge"] = bool(docker_client.networks.list(names=["docker_gwbridge"]))
+            docker_client.swarm.init(
+                advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377", data_path_addr="127.0.0.1"
+            )
+            users["made"] = True
+        users["pids"].append(os.getpid())
     try:
         yield docker_client
     finally:
-        docker_client.swarm.leave(force=True)
-        if not had_gwbridge:
-            for network in docker_client.networks.list(names=["docker_gwbridge"]):
-                network.remove()
+        with swarm_users() as users:
+            users["pids"].remove(os.getpid())
+            if users["made"] and not users["pids"]:
+                docker_client.swarm.leave(force=True)
+                if not users["gwbridge"]:
+                    for network in docker_client.networks.list(names=["docker_gwbridge"]):
+                        network.remove()
+                users["made"] = False
 
 
 def running_images(client, service: str) -> list[str]:
@@ -153,7 +215,7 @@ def remove_stack(swarm, stack: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def rollout(swarm, image, project, contract, tmp_path_factory):
+def rollout(swarm, image, project, contract, stack_files, tmp_path_factory):
     """Deploy v1, start a client on the stack's network, roll out v2, roll back; record what happened."""
     name = run_name("swarm")
     v1, v2 = f"{name}:v1", f"{name}:v2"
@@ -164,14 +226,14 @@ def rollout(swarm, image, project, contract, tmp_path_factory):
     build(swarm, copy, v2, project.base_image)
     record = {"stack": name, "v1": v1, "v2": v2}
     try:
-        deploy(project.root, name, v1)
+        deploy(project.root, stack_files, name, v1)
         record["deployed"] = running_images(swarm, web)
         record["containers"] = [
             c.attrs for c in swarm.containers.list(filters={"label": f"com.docker.swarm.service.name={web}"})
         ]
         probe = start_client(swarm, project, contract, name, client)
         start = time.perf_counter()
-        deploy(project.root, name, v2)
+        deploy(project.root, stack_files, name, v2)
         record["rollout_s"] = time.perf_counter() - start
         record["rollout_state"] = swarm.services.get(web).attrs["UpdateStatus"]["State"]
         record["rolled_out"] = running_images(swarm, web)
@@ -258,7 +320,7 @@ def test_rollout_and_rollback_fail_no_request(rollout, report):
 
 
 @pytest.mark.slow
-def test_failed_update_rolls_back_by_itself(rollout, swarm, project, contract, report, tmp_path):
+def test_failed_update_rolls_back_by_itself(rollout, swarm, project, contract, stack_files, report, tmp_path):
     """Deploy a v3 whose health check fails: failure_action: rollback brings v1 back on its own, no request fails."""
     name = rollout["stack"]
     web, client, v3 = f"{name}_web", f"{name}_client_v3", f"{name}:v3"
@@ -272,8 +334,7 @@ def test_failed_update_rolls_back_by_itself(rollout, swarm, project, contract, r
             "stack",
             "deploy",
             "--detach=true",
-            "-c",
-            COMPOSE_FILE,
+            *stack_files,
             name,
             IMAGE=v3,
             REPLICAS=str(REPLICAS),
