@@ -11,6 +11,8 @@ import pytest
 from pytest_layercake.plugin import MARKERS
 
 ROOT = Path(__file__).resolve().parent.parent
+# The inner runs' own options only: a selection given to the outer run (PYTEST_ADDOPTS="-m ...") is not theirs.
+OWN_ENV = {name: value for name, value in os.environ.items() if name != "PYTEST_ADDOPTS"}
 
 
 def test_plugin_registers_its_markers_for_strict_markers(tmp_path):
@@ -21,7 +23,7 @@ def test_plugin_registers_its_markers_for_strict_markers(tmp_path):
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers", "-q", "test_marked.py"],
         check=False,
         cwd=tmp_path,
-        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        env=OWN_ENV | {"PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
     )
@@ -52,7 +54,7 @@ def test_report_keeps_the_figures_and_where_the_time_went(tmp_path, workers):
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *workers, "test_slow.py", "test_measures.py"],
         check=False,
         cwd=tmp_path,
-        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        env=OWN_ENV | {"PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
     )
