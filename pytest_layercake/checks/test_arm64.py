@@ -44,8 +44,9 @@ def arm64_stack(project, docker_client, report):
         stack.compose("build", "web")
     except AssertionError as exc:
         pytest.fail(
-            f"building for {PLATFORM} from {project.arm64_base_image} failed: set BASE_IMAGE_ARM64 to an arm64 Python "
-            f"image when BASE_IMAGE has no arm64 variant\n{str(exc)[-2000:]}",
+            f"building for {PLATFORM} from {project.arm64_base_image} failed (below): a step that works only on the "
+            "machine's own platform, or a base with no arm64 variant (then set BASE_IMAGE_ARM64 to an arm64 Python "
+            f"image)\n{str(exc)[-2000:]}",
             pytrace=False,
         )
     report["arm64_build_s"] = round(time.perf_counter() - start, 1)
