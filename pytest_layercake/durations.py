@@ -11,6 +11,11 @@ DURATIONS = pytest.StashKey["Durations"]()
 TOP = 15
 
 
+def test_id(nodeid: str) -> str:
+    """The test's id without the group pytest-xdist's loadgroup appends to it (`...::test@group`)."""
+    return nodeid.rsplit("@", 1)[0] if nodeid.rfind("@") > nodeid.rfind("]") else nodeid
+
+
 class Durations:
     """A pytest plugin that times the run: its tests from their reports (on the controller too, under pytest-xdist),
     its fixture setups where they run (a worker sends its own to the controller at its end)."""
@@ -29,7 +34,7 @@ class Durations:
             self.fixtures[f"{fixturedef.argname} ({fixturedef.scope})"].append(time.perf_counter() - start)
 
     def pytest_runtest_logreport(self, report):
-        self.tests[report.nodeid][report.when] = report.duration
+        self.tests[test_id(report.nodeid)][report.when] = report.duration
 
     def pytest_sessionfinish(self, session):
         if hasattr(session.config, "workeroutput"):

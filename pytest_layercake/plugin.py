@@ -65,7 +65,8 @@ def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist's loadgroup, each module goes to one worker whole (its module fixtures start once) unless a
     test names a group of its own (xdist_group); the modules go longest first, as the last run's report timed them
     (else by LONG_MARKERS), so the longest never starts last. One worker alone keeps pytest's order."""
-    if config.getoption("dist", "no") == "no":
+    # A worker collects with dist "no" and loadgroup set (pytest-xdist's setup_config); its order is the one scheduled.
+    if not config.getoption("loadgroup", False) and config.getoption("dist", "no") != "loadgroup":
         return
     for item in items:
         if not item.get_closest_marker("xdist_group"):
