@@ -57,8 +57,9 @@ def test_watch_serves_an_edit_without_a_rebuild(project_copy, docker_client, com
     change = contract.change
     with compose_stack(context=project_copy, files=DEV_FILES) as stack:
         image_before = stack.web(docker_client).image.id
+        # --no-up: the stack is up already, and a build by watch's own start could take the edit in as a rebuild.
         watch = subprocess.Popen(
-            [*stack.compose_command_property, "watch"],
+            [*stack.compose_command_property, "watch", "--no-up"],
             cwd=project_copy,
             env=stack.environ(),
             stdout=subprocess.PIPE,
