@@ -8,7 +8,7 @@ import requests
 
 from bench.config import APP_PORT, CONTRACT, START_TIMEOUT_S, STOP_TIMEOUT_S, summary
 from bench.images import Images
-from pytest_layercake.containers import ComposeStack
+from pytest_layercake.containers import ComposeStack, memory_used
 from pytest_layercake.http import free_port
 from pytest_layercake.load import run_wrk
 from pytest_layercake.project import Project
@@ -137,7 +137,7 @@ def start_breakdown(images: Images, folder: Path, load_s: float, variant: str = 
             timed[f"{prefix}start_s"].append(seconds)
             timed[f"{prefix}memory_bytes"].append(memory_after_answers(container, port))
             run_wrk(port, [CONTRACT.probe.path], 8, load_s)
-            timed[f"{prefix}loaded_memory_bytes"].append(memory(container))
+            timed[f"{prefix}loaded_memory_bytes"].append(memory_used(container))
             if not prefix:
                 exit_code, output = container.exec_run(["python", "-c", IMPORTS.format(module=module)])
                 if exit_code:
@@ -167,11 +167,4 @@ def memory_after_answers(container, port: int, answers: int = 20) -> int:
     """The container's memory once every worker may have answered."""
     for _ in range(answers):
         requests.get(f"http://127.0.0.1:{port}{CONTRACT.probe.path}", timeout=5).raise_for_status()
-    return memory(container)
-
-
-def memory(container) -> int:
-    """The container's memory as `docker stats` shows it (without the page cache)."""
-    stats = container.stats(stream=False)["memory_stats"]
-    cache = stats["stats"].get("total_inactive_file", stats["stats"].get("inactive_file", 0))
-    return stats["usage"] - cache
+    return memory_used(container)

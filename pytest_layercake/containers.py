@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import re
 import subprocess
 import types
@@ -108,6 +109,18 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
                   "argv": [a.decode() for a in argv if a]})
 print(json.dumps(procs))
 """
+
+
+def memory_used(container) -> int:
+    """Return a container's memory use as `docker stats` shows it: usage minus the reclaimable file cache."""
+    memory = container.stats(stream=False)["memory_stats"]
+    stats = memory.get("stats", {})
+    return memory["usage"] - stats.get("inactive_file", stats.get("total_inactive_file", 0))
+
+
+def random_openshift_uid() -> int:
+    """A UID as OpenShift's restricted profile assigns one: random, from a high range (the container runs in group 0)."""
+    return random.SystemRandom().randrange(1_000_000_000, 2_000_000_000)
 
 
 def processes(container) -> list[dict]:

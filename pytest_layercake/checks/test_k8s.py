@@ -1,6 +1,5 @@
 """Kubernetes manifests, cross-checked against the image they run; a consistency check, not a deployment test."""
 
-import random
 import re
 import runpy
 from pathlib import Path
@@ -11,7 +10,7 @@ import yaml
 
 from pytest_layercake import runtime
 from pytest_layercake.budgets import HEALTH_DEAD_HEALTHY_MAX_S, HEALTH_START_PERIOD_MAX_S
-from pytest_layercake.containers import COMPOSE_FILE
+from pytest_layercake.containers import COMPOSE_FILE, random_openshift_uid
 
 # Kubernetes' M is decimal and Mi binary; Docker's (and so compose's) m is binary.
 K8S_UNITS = {"k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
@@ -181,7 +180,7 @@ def test_service_stays_inside_the_cluster(k8s):
 @pytest.mark.docker
 def test_pod_answers_as_a_random_uid_in_group_0(pod, web, app_container, contract):
     """OpenShift's restricted profile assigns its own UID, in group 0: the pod's settings, with such a user, in Docker."""
-    uid = random.SystemRandom().randrange(1_000_000_000, 2_000_000_000)
+    uid = random_openshift_uid()
     context = web["securityContext"]
     fresh = app_container().with_kwargs(
         user=f"{uid}:0",

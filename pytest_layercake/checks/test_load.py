@@ -3,18 +3,12 @@
 import pytest
 
 from pytest_layercake.budgets import LOAD_CONNECTIONS, LOAD_DURATION_S, LOAD_WARMUP_S, MEMORY_GROWTH_MAX
+from pytest_layercake.containers import memory_used
 from pytest_layercake.load import run_wrk
 
 # Timed, so it runs alone: on a busy machine its warm-up reaches too few of the workers' threads, and their first use of
 # memory would pass for a leak.
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timed]
-
-
-def memory_used(container) -> int:
-    """Return the container's memory use as `docker stats` shows it: usage minus the reclaimable file cache."""
-    memory = container.stats(stream=False)["memory_stats"]
-    stats = memory.get("stats", {})
-    return memory["usage"] - stats.get("inactive_file", stats.get("total_inactive_file", 0))
 
 
 def test_load_has_no_errors_and_no_memory_growth(stack, web, contract, report):

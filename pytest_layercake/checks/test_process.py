@@ -1,7 +1,6 @@
 """The guide's `docker exec ... ps ux`: who runs as PID 1, as which user, and what that user may touch."""
 
 import math
-import random
 import runpy
 import time
 import types
@@ -19,7 +18,7 @@ from pytest_layercake.budgets import (
     WORKERS_PER_CPU_MAX,
     WORKERS_SPAWN_MAX_S,
 )
-from pytest_layercake.containers import gunicorn_settings, processes
+from pytest_layercake.containers import gunicorn_settings, processes, random_openshift_uid
 
 pytestmark = pytest.mark.docker
 
@@ -106,13 +105,9 @@ def test_app_user_cannot_change_the_app(container, contract):
     )
 
 
-# OpenShift's restricted profile runs a container as a random UID from a high range, in group 0.
-RANDOM_UIDS = random.SystemRandom()
-
-
 @pytest.mark.parametrize("run", ["first", "second"])
 def test_image_runs_as_any_uid_in_group_0(app_container, contract, run):
-    uid = RANDOM_UIDS.randrange(1_000_000_000, 2_000_000_000)
+    uid = random_openshift_uid()
     fresh = app_container().with_kwargs(user=f"{uid}:0")
     try:
         fresh.start()
