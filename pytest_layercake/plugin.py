@@ -60,17 +60,28 @@ def pytest_configure(config):
 LONG_MARKERS = ("emulated", "swarm", "slow")
 
 
+# The group of the timed checks under pytest-xdist: one worker runs them one after another, last, keeping the lock.
+TIMED_GROUP = "timed"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist's loadgroup, each module goes to one worker whole (its module fixtures start once) unless a
     test names a group of its own (xdist_group); the modules go longest first, as the last run's report timed them
-    (else by LONG_MARKERS), so the longest never starts last. One worker alone keeps pytest's order."""
+    (else by LONG_MARKERS), so the longest never starts last. The timed checks form one group that goes last: they run
+    alone anyway, so as one batch after the rest they wait for the tests beside them once, not once each. One worker
+    alone keeps pytest's order."""
     # A worker collects with dist "no" and loadgroup set (pytest-xdist's setup_config); its order is the one scheduled.
     if not config.getoption("loadgroup", False) and config.getoption("dist", "no") != "loadgroup":
         return
+    in_timed = set()
     for item in items:
         if not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+            # An emulated stack takes minutes to start again elsewhere, so its timed check stays in its module.
+            if timed(item) and holds_lock(item) and not item.get_closest_marker("emulated"):
+                in_timed.add(id(item))
+            group = TIMED_GROUP if id(item) in in_timed else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(group))
     last = config.rootpath / "build" / "report.json"
     try:
         spent = json.loads(last.read_text())["durations"]["modules"]
@@ -78,17 +89,31 @@ def pytest_collection_modifyitems(config, items):
         spent = {}
     module = {id(item): item.nodeid.split("::")[0] for item in items}
     long_modules = {module[id(item)] for item in items if any(item.get_closest_marker(m) for m in LONG_MARKERS)}
-    items.sort(key=lambda item: (-spent.get(module[id(item)], 0), module[id(item)] not in long_modules))
+    items.sort(
+        key=lambda item: (id(item) in in_timed, -spent.get(module[id(item)], 0), module[id(item)] not in long_modules)
+    )
+
+
+def holds_lock(item) -> bool:
+    return item is not None and bool(item.get_closest_marker("docker")) and not item.get_closest_marker("runs_harness")
+
+
+def timed(item) -> bool:
+    return item is not None and item.get_closest_marker("timed") is not None
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     """A Docker test, with the fixtures it is the first or last to use, holds the machine's test lock: alone if it is
-    timed, else shared (pytest_layercake/alone.py)."""
-    if not item.get_closest_marker("docker") or item.get_closest_marker("runs_harness"):
+    timed, else shared (pytest_layercake/alone.py). A timed check followed by another keeps it for that one."""
+    if not holds_lock(item):
         return (yield)
-    with alone.holding(alone=item.get_closest_marker("timed") is not None):
+    alone.HOLDER.take(alone=timed(item))
+    try:
         return (yield)
+    finally:
+        if not (timed(item) and holds_lock(nextitem) and timed(nextitem)):
+            alone.HOLDER.release()
 
 
 def pytest_sessionfinish(session):

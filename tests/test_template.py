@@ -228,7 +228,7 @@ BREAKAGES = {
         "Dockerfile",
         "\nCOPY requirements.txt .\n",
         "\nCOPY . .\n",
-        "test_layers.py::test_code_change_reuses_the_dependency_layer",
+        "test_layers.py::test_other_source_change_reuses_the_dependency_layer",
     ),
     "no volume on the writable folder": (
         "compose.yaml",

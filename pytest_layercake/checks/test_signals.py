@@ -11,7 +11,7 @@ import requests
 from pytest_layercake.budgets import STOP_RATIO_MAX, STOP_TIMEOUT_S
 from pytest_layercake.containers import gunicorn_settings, wait_until_accepted
 
-pytestmark = [pytest.mark.docker, pytest.mark.inner_loop, pytest.mark.timed]
+pytestmark = [pytest.mark.docker, pytest.mark.inner_loop]
 
 SHUTDOWN_LINES = ("Shutting down: Master",)
 
@@ -24,6 +24,7 @@ def wait_for_exit(wrapped) -> int:
         pytest.fail(f"the container was still running {STOP_TIMEOUT_S} s after the signal: PID 1 ignored it")
 
 
+@pytest.mark.timed
 def test_docker_stop_is_graceful_and_quick(app_container, report):
     with app_container() as fresh:
         wrapped = fresh.get_wrapped_container()
@@ -58,6 +59,7 @@ def test_graceful_timeout_ends_before_docker_kills(container):
     )
 
 
+@pytest.mark.timed
 def test_ctrl_c_stops_the_container(app_container):
     with app_container() as fresh:
         wrapped = fresh.get_wrapped_container()
@@ -69,6 +71,7 @@ def test_ctrl_c_stops_the_container(app_container):
         assert line in log, f"the log lacks {line!r}: gunicorn did not handle Ctrl-C"
 
 
+@pytest.mark.timed
 def test_request_in_flight_survives_docker_stop(app_container, contract, report):
     """Send half a request, stop the container, then finish the request: it must still get its whole answer."""
     probe = contract.probe

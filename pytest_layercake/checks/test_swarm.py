@@ -52,13 +52,13 @@ TEST_TIMINGS = """services:
       interval: 1s
       timeout: 2s
       retries: 3
-      start_period: 5s
+      start_period: 3s
       start_interval: 1s
     deploy:
       update_config:
-        monitor: 2s
+        monitor: 1s
       rollback_config:
-        monitor: 2s
+        monitor: 1s
 """
 
 
