@@ -243,7 +243,9 @@ def app_container(image, image_attrs, contract) -> Callable[..., LoopbackContain
         )
 
     def configure(**env: str) -> LoopbackContainer:
+        # Asked every 50 ms: the app answers within a second of its start, and testcontainers' default waits 1 s a try.
         health = HttpWaitStrategy(contract.port, contract.health).with_startup_timeout(STARTUP_TIMEOUT_S)
+        health = health.with_poll_interval(0.05)
         return LoopbackContainer(str(image), contract.port).with_envs(**env).waiting_for(health)
 
     return configure
