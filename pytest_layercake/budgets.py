@@ -96,6 +96,8 @@ HEALTH_CONTROL_RETRIES = 3
 EMULATED_STARTUP_TIMEOUT_S = 120
 # One answer of the emulated app, while the host runs other tests beside it.
 EMULATED_ANSWER_MAX_S = 30
+# One run of the image's health check under emulation: an emulated interpreter's start and one answer, on a busy host.
+EMULATED_HEALTH_TIMEOUT_S = 30
 # An emulated graceful stop still ends well inside Docker's kill timeout: gunicorn's master only signals its workers
 # and waits, which emulation slows little.
 EMULATED_STOP_MAX_S = 5

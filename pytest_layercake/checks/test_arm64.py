@@ -11,11 +11,12 @@ import requests
 from pytest_layercake import runtime
 from pytest_layercake.budgets import (
     EMULATED_ANSWER_MAX_S,
+    EMULATED_HEALTH_TIMEOUT_S,
     EMULATED_STARTUP_TIMEOUT_S,
     EMULATED_STOP_MAX_S,
     STOP_TIMEOUT_S,
 )
-from pytest_layercake.containers import ComposeStack, processes, run_name
+from pytest_layercake.containers import COMPOSE_FILES, ComposeStack, processes, run_name
 from pytest_layercake.http import free_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.emulated]
@@ -26,17 +27,22 @@ BINFMT = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
 
 
 @pytest.fixture(scope="module")
-def arm64_stack(project, docker_client, report):
+def arm64_stack(project, docker_client, report, tmp_path_factory):
     """compose.yaml's stack built and run for linux/arm64; its build and first answer are timed for the report."""
     native = platform.machine() in ("aarch64", "arm64")
     if not native and not (BINFMT.exists() and BINFMT.read_text().startswith("enabled")):
         pytest.skip(
             f"no QEMU for arm64 in binfmt_misc ({BINFMT}): install qemu-user-static, or run with -m 'not emulated'"
         )
+    # The image's own check with a timeout for emulated Python: at compose's, a check killed on a busy host is retried
+    # every second, each one an emulated interpreter's start (the production timings keep their own checks).
+    timings = tmp_path_factory.mktemp("arm64") / "timings.yaml"
+    timings.write_text(f"services:\n  web:\n    healthcheck:\n      timeout: {EMULATED_HEALTH_TIMEOUT_S}s\n")
     stack = ComposeStack(
         project,
         run_name("arm64"),
         free_port(),
+        files=[*COMPOSE_FILES, str(timings)],
         env={"DOCKER_DEFAULT_PLATFORM": PLATFORM, "BASE_IMAGE": project.arm64_base_image},
     )
     start = time.perf_counter()
