@@ -15,7 +15,7 @@ def leftovers(client: docker.DockerClient) -> dict[str, list]:
         "services": [],
         "containers": [
             c
-            for c in client.containers.list(all=True)
+            for c in client.containers.list(all=True, ignore_removed=True)
             if c.labels.get(LABEL) == RUN
             or ours(c.name)
             or ours(c.labels.get("com.docker.compose.project", ""))

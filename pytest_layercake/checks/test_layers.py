@@ -112,13 +112,14 @@ def test_requirements_change_reruns_the_install(project_copy, build_copy):
 def test_failed_build_leaves_no_container(project_copy, build_copy, docker_client):
     dockerfile = project_copy / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text().replace("\nCOPY . .\n", "\nCOPY . .\nRUN exit 3\n", 1))
-    before = {c.id for c in docker_client.containers.list(all=True)}
+    # Tests and runs beside this one remove their containers while it lists them: ignore_removed skips those.
+    before = {c.id for c in docker_client.containers.list(all=True, ignore_removed=True)}
     with pytest.raises(AssertionError, match="exit 3|non-zero code: 3|returned a non-zero code"):
         build_copy(project_copy)
     # Tests running beside this one start containers too, each labelled by the harness, compose or swarm.
     left = [
         c.name
-        for c in docker_client.containers.list(all=True)
+        for c in docker_client.containers.list(all=True, ignore_removed=True)
         if c.id not in before and not any(key == LABEL or key.startswith("com.docker.") for key in c.labels)
     ]
     assert not left, (

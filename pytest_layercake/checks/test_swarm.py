@@ -194,7 +194,9 @@ def remove_stack(swarm, stack: str) -> None:
     """Remove the stack and its task containers, and wait (bounded) until swarm has removed its network too."""
     since = time.time()
     subprocess.run(["docker", "stack", "rm", stack], check=False, capture_output=True)
-    for container in swarm.containers.list(all=True, filters={"label": f"com.docker.stack.namespace={stack}"}):
+    for container in swarm.containers.list(
+        all=True, ignore_removed=True, filters={"label": f"com.docker.stack.namespace={stack}"}
+    ):
         try:
             container.remove(force=True)
         except docker.errors.APIError:  # swarm removed it first
