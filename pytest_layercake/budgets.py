@@ -34,10 +34,9 @@ LOAD_DURATION_S = 15
 LOAD_WARMUP_S = 3
 LOAD_WARMUP_SLICES_MAX = 5
 LOAD_SETTLED = 0.01
-# Memory after the load may differ from before by this fraction; a leak per request would show as more. It was 10%
-# over 30 s of load: the same leak per request grows half as much in LOAD_DURATION_S, so half of it (the run's report
-# has about +1% here).
-MEMORY_GROWTH_MAX = 0.05
+# Memory after the load may differ from before by this fraction; a leak per request would show as more. The settled
+# warm-up leaves up to +6% here over LOAD_DURATION_S (a run alone); a leak of 1 kB per request shows as +38%.
+MEMORY_GROWTH_MAX = 0.10
 # gunicorn's master replaces a killed worker; a client should see answers again within this.
 WORKER_RECOVERY_MAX_S = 1
 # After PID 1 dies, the restart policy and the 1 s health start interval bring the app back within this.
