@@ -34,8 +34,8 @@ LOAD_DURATION_S = 15
 LOAD_WARMUP_S = 3
 LOAD_WARMUP_SLICES_MAX = 5
 LOAD_SETTLED = 0.01
-# Memory after the load may differ from before by this fraction; a leak per request would show as more. The settled
-# warm-up leaves up to +6% here over LOAD_DURATION_S (a run alone); a leak of 1 kB per request shows as +38%.
+# Anonymous memory after the load may differ from before by this fraction; a leak per request would show as more.
+# After a settled warm-up a run alone shows up to +6% here over LOAD_DURATION_S; a leak of 1 kB per request, +45%.
 MEMORY_GROWTH_MAX = 0.10
 # gunicorn's master replaces a killed worker; a client should see answers again within this.
 WORKER_RECOVERY_MAX_S = 1
