@@ -10,7 +10,6 @@ import sys
 import sysconfig
 import tomllib
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import copier
@@ -34,45 +33,28 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def start_harness(project, folder: Path, *args: str, python: str = sys.executable) -> subprocess.Popen:
-    """Start pytest in folder with python (its conftest, or the installed plugin, loads the harness); its output goes
-    to build/pytest.log there (a pipe nobody reads yet would stop a run that says much)."""
-    (folder / "build").mkdir(exist_ok=True)
-    with (folder / "build" / "pytest.log").open("w") as log:
-        return subprocess.Popen(
-            [python, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={folder / 'build' / 'junit.xml'}", "-q"]
-            + list(args),
-            cwd=folder,
-            env=os.environ | {"BASE_IMAGE": project.base_image},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def outcomes_of(run: subprocess.Popen, folder: Path) -> dict[str, str]:
-    """Wait for a run started in folder; return test id -> passed, failed or skipped, and its output as _output."""
-    try:
-        run.wait(timeout=TEMPLATE_RUN_MAX_S)
-    except subprocess.TimeoutExpired:
-        run.kill()
-        run.wait()
-        pytest.fail(f"pytest in {folder} had not ended after {TEMPLATE_RUN_MAX_S} s")
-    stdout = (folder / "build" / "pytest.log").read_text()
+def run_harness(project, folder: Path, *args: str, python: str = sys.executable) -> dict[str, str]:
+    """Run pytest in folder with python (its conftest, or the installed plugin, loads the harness); return test id ->
+    passed, failed or skipped."""
     junit = folder / "build" / "junit.xml"
+    result = subprocess.run(
+        [python, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", "-q", *args],
+        check=False,
+        cwd=folder,
+        env=os.environ | {"BASE_IMAGE": project.base_image},
+        capture_output=True,
+        text=True,
+        timeout=TEMPLATE_RUN_MAX_S,
+    )
     if not junit.exists():
-        pytest.fail(f"pytest did not run in the copy (exit {run.returncode}):\n{stdout[-3000:]}")
+        pytest.fail(f"pytest did not run in the copy (exit {result.returncode}):\n{result.stdout[-3000:]}")
     outcomes = {}
     for case in ET.parse(junit).iter("testcase"):
         kinds = {child.tag for child in case} & {"failure", "error", "skipped"}
         outcome = "failed" if kinds & {"failure", "error"} else "skipped" if kinds else "passed"
         outcomes[f"{case.get('classname')}::{case.get('name')}"] = outcome
-    outcomes["_output"] = stdout
+    outcomes["_output"] = result.stdout
     return outcomes
-
-
-def run_harness(project, folder: Path, *args: str, python: str = sys.executable) -> dict[str, str]:
-    """Run pytest in folder with python; return its outcomes (outcomes_of)."""
-    return outcomes_of(start_harness(project, folder, *args, python=python), folder)
 
 
 @pytest.fixture(scope="module")
@@ -293,31 +275,15 @@ BREAKAGES = {
 }
 
 
-@pytest.fixture(scope="module")
-def breakage_runs(project, second_app, tmp_path_factory) -> Iterator[dict[str, tuple[Path, subprocess.Popen]]]:
-    """Each breakage in its own copy of the second app, and the check that names it started there, all at once: each
-    run mostly waits (for a build, a container, the timed checks' lock), and one after another they took minutes."""
-    runs = {}
-    try:
-        for breakage, (file, old, new, check) in BREAKAGES.items():
-            broken = tmp_path_factory.mktemp("broken")
-            shutil.copytree(second_app, broken, dirs_exist_ok=True)
-            edit(broken / file, old, new)
-            runs[breakage] = broken, start_harness(project, broken, f"pytest_layercake/checks/{check}", "-n", "0")
-        yield runs
-    finally:
-        for _, run in runs.values():
-            if run.poll() is None:
-                run.kill()
-                run.wait()
-
-
 @pytest.mark.parametrize("breakage", BREAKAGES)
-def test_breakage_of_the_second_app_is_caught(breakage_runs, breakage):
-    broken, run = breakage_runs[breakage]
-    outcomes = outcomes_of(run, broken)
+def test_breakage_of_the_second_app_is_caught(project, second_app, tmp_path, breakage):
+    broken = tmp_path / "broken"
+    shutil.copytree(second_app, broken)
+    file, old, new, check = BREAKAGES[breakage]
+    edit(broken / file, old, new)
+    check = f"pytest_layercake/checks/{check}"
+    outcomes = run_harness(project, broken, check, "-n", "0")
     output = outcomes.pop("_output")
-    check = BREAKAGES[breakage][3]
     assert list(outcomes.values()) == ["failed"], f"{check} did not catch '{breakage}': {outcomes}\n{output[-3000:]}"
 
 
