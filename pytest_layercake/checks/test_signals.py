@@ -42,7 +42,8 @@ def test_docker_stop_is_graceful_and_quick(app_container, report):
         "use the exec form CMD so that gunicorn is PID 1 and receives SIGTERM"
     )
     assert ratio <= STOP_RATIO_MAX, (
-        f"docker stop took {seconds:.1f} s of the {STOP_TIMEOUT_S} s kill timeout: PID 1 must handle SIGTERM itself"
+        f"docker stop took {seconds:.1f} s of the {STOP_TIMEOUT_S} s kill timeout: PID 1 must handle SIGTERM itself, "
+        f"and every worker must exit when it ends; the container's log ends:\n{log[-2000:]}"
     )
     for line in ("Handling signal: term", *SHUTDOWN_LINES):
         assert line in log, f"the log lacks {line!r}: gunicorn did not shut down gracefully"
