@@ -34,7 +34,7 @@ def test_pid_1_is_the_gunicorn_master(container):
         f'PID 1 is {init["argv"]}: use the exec form CMD ["gunicorn", ...], so that no shell swallows SIGTERM'
     )
     configured = int(gunicorn_settings(wrapped)["workers"])
-    children = [p for p in procs if p["ppid"] == 1]
+    children = running_workers(wrapped, configured)
     assert len(children) == configured and all(p["argv"] == init["argv"] for p in children), (
         f"PID 1 should have gunicorn's {configured} workers (gunicorn.conf.py and WEB_CONCURRENCY) as children, "
         f"has {children}"
@@ -225,12 +225,13 @@ def expected_workers(cpus: float) -> int:
     return min(WORKERS_MAX, max(WORKERS_MIN, math.ceil(WORKERS_PER_CPU_MAX * cpus)))
 
 
-def running_workers(wrapped, want: int) -> int:
-    """The master's children once it has spawned them (it staggers their start): the effective worker count."""
+def running_workers(wrapped, want: int) -> list[dict]:
+    """The master's children once it has spawned `want` of them (it staggers their start; the first answer can come
+    before the last is forked), or those there are after WORKERS_SPAWN_MAX_S."""
     deadline = time.monotonic() + WORKERS_SPAWN_MAX_S
     while len(found := [p for p in processes(wrapped) if p["ppid"] == 1]) < want and time.monotonic() < deadline:
         time.sleep(0.1)
-    return len(found)
+    return found
 
 
 @pytest.mark.parametrize("cpus", [0.5, 1, 2, None], ids=["cpus-0.5", "cpus-1", "cpus-2", "no-limit"])
@@ -240,7 +241,7 @@ def test_workers_follow_the_cpu_limit(app_container, docker_client, cpus):
         pytest.skip(f"--cpus {cpus} needs {cpus} CPUs; this engine has {visible}")
     want = expected_workers(cpus or visible)
     with app_container().with_kwargs(nano_cpus=int((cpus or 0) * 1e9)) as fresh:
-        got = running_workers(fresh.get_wrapped_container(), want)
+        got = len(running_workers(fresh.get_wrapped_container(), want))
     assert got == want, (
         f"with --cpus {cpus or 'unset'} on {visible} CPUs gunicorn runs {got} workers, want {want}: size workers "
         "from the cgroup's CPU quota in gunicorn.conf.py, since os.cpu_count() sees the host's cores"
@@ -252,11 +253,11 @@ def test_workers_follow_a_cgroup_v2_quota(app_container, tmp_path):
     (tmp_path / "cpu.max").write_text("150000 100000\n")
     want = expected_workers(1.5)
     with app_container().with_volume_mapping(tmp_path / "cpu.max", "/sys/fs/cgroup/cpu.max") as fresh:
-        got = running_workers(fresh.get_wrapped_container(), want)
+        got = len(running_workers(fresh.get_wrapped_container(), want))
     assert got == want, f"with cgroup v2's cpu.max at 1.5 CPUs gunicorn runs {got} workers, want {want}"
 
 
 def test_web_concurrency_overrides_the_cpu_limit(app_container):
     with app_container(WEB_CONCURRENCY="3").with_kwargs(nano_cpus=int(1e9)) as fresh:
-        got = running_workers(fresh.get_wrapped_container(), 3)
+        got = len(running_workers(fresh.get_wrapped_container(), 3))
     assert got == 3, f"WEB_CONCURRENCY=3 with --cpus 1 gave {got} workers: a set WEB_CONCURRENCY must win"
