@@ -22,6 +22,10 @@ class Holder:
         self._file: IO[str] | None = None
         self._alone: bool | None = None
 
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
     def take(self, alone: bool) -> None:
         """Hold the lock alone or shared, waiting for it unless it is held so already."""
         if self._alone is alone:

@@ -116,6 +116,19 @@ def pytest_runtest_protocol(item, nextitem):
             alone.HOLDER.release()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A worker's last teardown ends its session fixtures (the compose stack, the image, the sweep), which is Docker
+    work like a test's: it holds the lock shared too, whatever its test, so a timed check is not disturbed by it."""
+    if nextitem is not None or alone.HOLDER.held:
+        return (yield)
+    alone.HOLDER.take(alone=False)
+    try:
+        return (yield)
+    finally:
+        alone.HOLDER.release()
+
+
 def pytest_sessionfinish(session):
     """Under pytest-xdist, a worker sends the figures it measured to the controller, which reports them."""
     if hasattr(session.config, "workeroutput"):
