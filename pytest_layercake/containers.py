@@ -12,8 +12,9 @@ from pathlib import Path
 import docker
 from testcontainers.compose import DockerCompose
 from testcontainers.core.container import DockerContainer
-from testcontainers.core.wait_strategies import ExecWaitStrategy, LogMessageWaitStrategy
+from testcontainers.core.wait_strategies import ExecWaitStrategy, HealthcheckWaitStrategy, LogMessageWaitStrategy
 
+from pytest_layercake.budgets import STARTUP_TIMEOUT_S
 from pytest_layercake.project import Project
 
 # Every container, image, network and volume of this run carries RUN in its name or in the LABEL label, so the
@@ -73,6 +74,11 @@ class LoopbackContainer(DockerContainer):
 
     def url(self, path: str = "/") -> str:
         return f"http://{self.get_container_host_ip()}:{self.get_exposed_port(self.app_port)}{path}"
+
+    def wait_healthy(self) -> None:
+        """Wait until Docker calls the container healthy (the image's HEALTHCHECK); RuntimeError if it never does."""
+        strategy = HealthcheckWaitStrategy().with_startup_timeout(STARTUP_TIMEOUT_S).with_poll_interval(0.05)
+        strategy.wait_until_ready(self)
 
     def log_has(self, pattern: str | re.Pattern, timeout: float = 5) -> bool:
         """Wait until the log (stdout or stderr) matches pattern; say whether it did."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 from gunicorn.config import KNOWN_SETTINGS
-from testcontainers.core.wait_strategies import HealthcheckWaitStrategy, HttpWaitStrategy
+from testcontainers.core.wait_strategies import HttpWaitStrategy
 
 from pytest_layercake.budgets import (
     STARTUP_TIMEOUT_S,
@@ -126,9 +126,7 @@ def test_image_runs_as_any_uid_in_group_0(app_container, contract, run):
                 f"under --user {uid}:0, {probe.path} answered {response.status_code} {response.text[:200]!r}"
             )
         try:
-            HealthcheckWaitStrategy().with_startup_timeout(STARTUP_TIMEOUT_S).with_poll_interval(0.2).wait_until_ready(
-                fresh
-            )
+            fresh.wait_healthy()
         except RuntimeError as exc:
             pytest.fail(f"under --user {uid}:0 Docker never called the container healthy ({exc})")
         wrapped = fresh.get_wrapped_container()
@@ -146,9 +144,7 @@ def test_image_runs_as_any_uid_in_group_0(app_container, contract, run):
 
 def test_container_becomes_healthy(container, contract):
     try:
-        HealthcheckWaitStrategy().with_startup_timeout(STARTUP_TIMEOUT_S).with_poll_interval(0.2).wait_until_ready(
-            container
-        )
+        container.wait_healthy()
     except RuntimeError as exc:
         pytest.fail(f"Docker never called the container healthy ({exc}): keep the HEALTHCHECK in the Dockerfile")
     response = requests.get(container.url(contract.health), timeout=5)

@@ -7,9 +7,8 @@ import time
 
 import pytest
 import requests
-from testcontainers.core.wait_strategies import HealthcheckWaitStrategy
 
-from pytest_layercake.budgets import STARTUP_TIMEOUT_S, STOP_RATIO_MAX, STOP_TIMEOUT_S
+from pytest_layercake.budgets import STOP_RATIO_MAX, STOP_TIMEOUT_S
 from pytest_layercake.containers import gunicorn_settings, wait_until_accepted
 
 pytestmark = [pytest.mark.docker, pytest.mark.inner_loop]
@@ -30,9 +29,7 @@ def test_docker_stop_is_graceful_and_quick(app_container, report):
     with app_container() as fresh:
         # Stopped once healthy, as after `compose up --wait`: a SIGTERM that reaches a worker still booting, before it
         # sets its own handlers, is lost (a gunicorn race), and the master waits out graceful_timeout for it.
-        HealthcheckWaitStrategy().with_startup_timeout(STARTUP_TIMEOUT_S).with_poll_interval(0.05).wait_until_ready(
-            fresh
-        )
+        fresh.wait_healthy()
         wrapped = fresh.get_wrapped_container()
         start = time.perf_counter()
         wrapped.stop(timeout=STOP_TIMEOUT_S)
