@@ -45,7 +45,8 @@ RESTART_HEALTHY_MAX_S = 15
 # Another client must be answered this quickly while a slow client holds a connection open.
 SLOW_CLIENT_ANSWER_MAX_S = 2
 # The slow-client check opens connections until every worker holds one; the kernel hands each to whichever worker wins
-# it, so a few more than the workers are needed, and more than this means the workers never accept.
+# it, so a few more than the workers are tried (one that lands on a busy worker is closed again), and more than this
+# means the workers never accept.
 SLOW_CLIENTS_MAX = 20
 # compose watch notices the edit, copies it in, and gunicorn --reload restarts the workers: a few seconds at most.
 SYNC_MAX_S = 20
