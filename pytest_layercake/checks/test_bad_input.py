@@ -74,7 +74,7 @@ def test_bad_input_is_refused(stack, contract, case, report):
 def hold_a_slow_client_on_every_worker(port: int, container, contract, stack: contextlib.ExitStack) -> int:
     """Open connections that send half a request until every gunicorn worker holds one; return how many are held.
     A worker takes whichever connection it wins, so one that lands on a worker already holding one is closed again:
-    as many slow clients as a worker has threads would block it whatever its settings (a flake seen on 2 workers)."""
+    as many slow clients as a worker has threads would block it whatever its settings."""
     probe = contract.probe
     held = held_by_worker(container, contract.port)
     opened = 0
