@@ -49,6 +49,16 @@ worker_tmp_dir = "/dev/shm"
 # Since 25.1 the control socket is created under $HOME, which fails for a non-root or read-only container.
 control_socket_disable = True
 
+
+
+def on_starting(server):
+    """With --reload (`make dev`), an edit to any file the image holds restarts the workers, not only a .py file's: a
+    settings file or a template too. The files the app may write (its writable folders) are left out."""
+    if server.cfg.reload:
+        files = [path for path in pathlib.Path.cwd().rglob("*") if path.is_file() and path.suffix != ".py"]
+        server.cfg.set("reload_extra_files", [str(path) for path in files if not os.access(path.parent, os.W_OK)])
+
+
 # Workers get this long to finish requests on SIGTERM; keep it under compose's stop_grace_period (15 s)
 # and Docker's default stop timeout (10 s), so a stop never ends in SIGKILL.
 graceful_timeout = 8

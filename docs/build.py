@@ -18,6 +18,8 @@ LESSONS = DOCS / "lessons.toml"
 RUN_REPORT = ROOT / "build" / "report.json"
 TEST_REPORT = DOCS / "results" / "test-report.json"
 BENCH_RESULTS = ROOT / "bench" / "results" / "latest.json"
+# The published app that CI makes a project of: the exceptions its contract declares are listed in docs/template.md.
+THIRD_APP = ROOT / "examples" / "ihatemoney" / "layercake.toml"
 BLOCK = re.compile(r"(<!-- begin: (?P<name>[\w-]+) -->\n).*?(<!-- end: (?P=name) -->)", re.DOTALL)
 
 WORDS = {
@@ -51,6 +53,9 @@ WORDS = {
 FIGURE_NAMES = {
     "image_size_mb": "image size, MB",
     "overhead_above_base_mb": "overhead above the base, MB",
+    "installed_packages_mb": "packages installed from the lock, MB",
+    "beyond_the_packages_kb": "the image's own layers besides those packages, kB",
+    "app_start_s": "docker run to the first health answer (the start that boot budgets add), s",
     "layer_count": "layers",
     "cold_build_s": "cold build, s",
     "warm_rebuild_s": "rebuild after an app change, s",
@@ -164,6 +169,16 @@ def durations_table(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def exceptions_table(contract: dict) -> str:
+    """What the published app's layercake.toml declares instead of the harness's defaults, each with its reason."""
+    lines = ["| what | the app's value | why |", "|---|---|---|"]
+    absent = contract.get("absent")
+    if absent:
+        lines.append(f"| a path it does not route | `{absent['path']}` answers {absent['status']} | the app's redirect |")
+    lines += [f"| `{entry['header']}` | `{entry['value']}` | {entry['reason']} |" for entry in contract.get("accept", [])]
+    return "\n".join(lines) + "\n"
+
+
 def benchmark(results: dict) -> str:
     from bench.tables import markdown
 
@@ -196,6 +211,9 @@ def pages() -> dict[Path, str]:
         report = json.loads(TEST_REPORT.read_text())
         blocks = {"test-figures": figures_table(report), "test-durations": durations_table(report)}
         written[DOCS / "testing.md"] = fill(DOCS / "testing.md", blocks)
+    if THIRD_APP.exists() and (DOCS / "template.md").exists():
+        blocks = {"declared-exceptions": exceptions_table(tomllib.loads(THIRD_APP.read_text()))}
+        written[DOCS / "template.md"] = fill(DOCS / "template.md", blocks)
     if BENCH_RESULTS.exists() and (DOCS / "benchmark.md").exists():
         results = json.loads(BENCH_RESULTS.read_text())
         written[DOCS / "benchmark.md"] = fill(DOCS / "benchmark.md", {"benchmark": benchmark(results)})

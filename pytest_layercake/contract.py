@@ -24,6 +24,27 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class Absent:
+    """A path the app does not route, and what it answers there: 404, or the redirect the app gives instead."""
+
+    path: str
+    status: int
+
+
+# What an app may answer on a path it does not route: Not Found, or a redirect (Flask's 308 to a trailing slash).
+ABSENT_STATUSES = (404, 301, 302, 303, 307, 308)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A policy choice of the app that differs from the harness's default (a header's value), and why it is fine."""
+
+    header: str
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Page:
     path: str
     texts: tuple[str, ...]
@@ -59,11 +80,18 @@ class Contract:
     probes: tuple[Probe, ...]
     page: Page | None
     change: Change
+    absent: Absent = Absent("/no-such-page", 404)
+    accepted: tuple[Accepted, ...] = ()
 
     @property
     def probe(self) -> Probe:
         """The first probe: the one the checks ask when any answer of the app will do."""
         return self.probes[0]
+
+    def accepted_value(self, header: str) -> Accepted | None:
+        """The app's declared value of a header, with its reason; None where it keeps the harness's default."""
+        found = [entry for entry in self.accepted if entry.header.lower() == header.lower()]
+        return found[0] if found else None
 
     def probe_at(self, path: str) -> Probe:
         (found,) = [probe for probe in self.probes if probe.path == path]
@@ -108,6 +136,15 @@ def parse(data: dict) -> Contract:
         raise ContractError(f"{FILE}: list at least one [[probes]] path that the app answers")
     page = data.get("page")
     change = _require(data, "change", dict, "")
+    absent = data.get("absent", {"path": "/no-such-page", "status": 404})
+    accepted = tuple(
+        Accepted(
+            header=_require(item, "header", str, f"accept[{n}]."),
+            value=_require(item, "value", str, f"accept[{n}]."),
+            reason=_require(item, "reason", str, f"accept[{n}]."),
+        )
+        for n, item in enumerate(data.get("accept", []))
+    )
     contract = Contract(
         port=_require(data, "port", int, ""),
         health=_path(data, "health", ""),
@@ -121,11 +158,25 @@ def parse(data: dict) -> Contract:
             replace=_require(change, "replace", str, "change."),
             probe=_path(change, "probe", "change."),
         ),
+        absent=Absent(_path(absent, "path", "absent."), _require(absent, "status", int, "absent.")),
+        accepted=accepted,
     )
     if contract.change.probe not in {probe.path for probe in probes}:
         raise ContractError(f"{FILE}: change.probe {contract.change.probe!r} is not one of the [[probes]] paths")
-    if contract.change.find not in contract.probe_at(contract.change.probe).body:
-        raise ContractError(f"{FILE}: change.find should be part of the body its probe {contract.change.probe} expects")
+    if contract.absent.status not in ABSENT_STATUSES:
+        raise ContractError(
+            f"{FILE}: absent.status is {contract.absent.status}: a path the app does not route answers one of "
+            f"{ABSENT_STATUSES} (404, or the redirect the app gives instead)"
+        )
+    if contract.absent.path in {probe.path for probe in probes} | {contract.health}:
+        raise ContractError(
+            f"{FILE}: absent.path {contract.absent.path} is a path the app answers: name one it doesn't"
+        )
+    for entry in accepted:
+        if len(entry.reason.split()) < 3:
+            raise ContractError(f"{FILE}: accept {entry.header} needs a reason of a few words, is {entry.reason!r}")
+    if len({entry.header.lower() for entry in accepted}) < len(accepted):
+        raise ContractError(f"{FILE}: accept names a header twice: declare each header's value once")
     return contract
 
 

@@ -3,7 +3,9 @@
 Load it from the project's root conftest.py with `pytest_plugins = ["pytest_layercake.plugin"]`.
 """
 
+import dataclasses
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from pytest_layercake.build import Build, build, own_lineage
 from pytest_layercake.containers import ComposeStack, LoopbackContainer, run_name
 from pytest_layercake.contract import Contract, ContractError
 from pytest_layercake.http import free_port
+from pytest_layercake.layers import OwnLayers
 from pytest_layercake.project import Project
 
 
@@ -148,9 +151,12 @@ def pytest_terminal_summary(terminalreporter, config):
         project = Project(config.rootpath)
         out = config.rootpath / "build" / "report.json"
         spent = config.stash[durations.DURATIONS].summary()
-        figures.write(
-            terminalreporter, measured, project.base_image, out, figures.run_summary(terminalreporter, config), spent
-        )
+        try:
+            accepted = [dataclasses.asdict(entry) for entry in project.contract.accepted]
+        except ContractError:
+            accepted = []  # every check said why already
+        run = figures.run_summary(terminalreporter, config)
+        figures.write(terminalreporter, measured, project.base_image, out, run, spent, accepted)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -246,6 +252,14 @@ def image_attrs(image, docker_client) -> dict:
 
 
 @pytest.fixture(scope="session")
+def own_layers(image, base_image, docker_client, tmp_path_factory) -> OwnLayers:
+    """The files the project's own layers add on top of the base image, and which of them pip installed."""
+    return OwnLayers.of(
+        docker_client, image, len(base_image.attrs["RootFS"]["Layers"]), tmp_path_factory.mktemp("saved")
+    )
+
+
+@pytest.fixture(scope="session")
 def app_container(image, image_attrs, contract) -> Callable[..., LoopbackContainer]:
     """Return a factory of containers of the image, configured but not started: use them in `with`."""
     exposed = sorted(image_attrs["Config"].get("ExposedPorts") or {})
@@ -262,6 +276,18 @@ def app_container(image, image_attrs, contract) -> Callable[..., LoopbackContain
         return LoopbackContainer(str(image), contract.port).with_envs(**env).waiting_for(health)
 
     return configure
+
+
+@pytest.fixture(scope="session")
+def app_start_s(app_container, report) -> float:
+    """Seconds from `docker run` to the app's first health answer, measured once per session on this machine: the
+    time budgets of a boot (a worker's, a restarted container's, a replica's) grow by it, so an app that imports and
+    migrates more starts as slowly as it does everywhere, and a setting that never recovers still fails."""
+    started = time.perf_counter()
+    with app_container():
+        seconds = time.perf_counter() - started
+    report["app_start_s"] = round(seconds, 2)
+    return seconds
 
 
 @pytest.fixture(scope="module")

@@ -45,11 +45,15 @@ def run_summary(terminalreporter, config) -> dict:
     return {"selection": selection, **counts}
 
 
-def write(terminalreporter, figures: dict, base_image: str, out: Path, run: dict, spent: dict) -> None:
-    """Print the figures and where the time went under a section of pytest's summary, and keep them in out as JSON,
-    with the machine and the run they came from."""
+def write(
+    terminalreporter, figures: dict, base_image: str, out: Path, run: dict, spent: dict, accepted: list[dict]
+) -> None:
+    """Print the figures, the app's declared exceptions and where the time went under a section of pytest's summary,
+    and keep them in out as JSON, with the machine and the run they came from."""
     terminalreporter.section("layercake report")
     terminalreporter.write_line(f"base image: {base_image}")
+    for entry in accepted:
+        terminalreporter.write_line(f"accepted {entry['header']}: {entry['value']!r}, because {entry['reason']}")
     for name, value in figures.items():
         if isinstance(value, dict):
             terminalreporter.write_line(name)
@@ -65,6 +69,7 @@ def write(terminalreporter, figures: dict, base_image: str, out: Path, run: dict
         "base_image": base_image,
         "run": run,
         "figures": figures,
+        "accepted": accepted,
         "durations": spent,
     }
     out.write_text(json.dumps(document, indent=2) + "\n")

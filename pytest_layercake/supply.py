@@ -1,6 +1,5 @@
 """Where an image comes from and what it holds: the hash lock, the git facts its OCI labels carry, its SBOM."""
 
-import importlib.metadata
 import json
 import re
 import sys
@@ -9,6 +8,7 @@ from pathlib import Path
 
 import docker
 
+from pytest_layercake import tools
 from pytest_layercake.containers import LABEL, RUN
 
 OCI = "org.opencontainers.image."
@@ -87,13 +87,8 @@ def sbom(client: docker.DockerClient, image: str, tool_version: str) -> dict:
 
 
 def sbom_tool_version() -> str:
-    """The generator's version, as installed beside the harness from the pinned test tools (requirements-dev.txt)."""
-    try:
-        return importlib.metadata.version(SBOM_TOOL)
-    except importlib.metadata.PackageNotFoundError:
-        raise LookupError(
-            f"{SBOM_TOOL} is not installed beside the harness: pin it in requirements-dev.in, `make lock`, `make venv`"
-        ) from None
+    """The generator's version, as `make venv` installed it in the tools' venv from requirements-tools.txt."""
+    return tools.version(SBOM_TOOL)
 
 
 def sbom_packages(document: dict) -> dict[str, str]:

@@ -3,20 +3,19 @@
 import json
 import statistics
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from pytest_layercake.project import Project
+from pytest_layercake.tools import tool
 
 ROOT = Path(__file__).resolve().parent.parent
 Project(ROOT).part("bench", "the benchmark is this project's own part")
 from bench import config  # imported once bench/ is known to be here
 from bench import run as bench
 
-CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 COMMITTED = ROOT / "bench" / "results"
 QUICK = ROOT / "build" / "bench"  # written by `make bench-quick`, which .ci/run runs before `make test`
 # The committed results are always checked, and a quick run's output whenever there is one.
@@ -39,7 +38,7 @@ def results(folder) -> dict:
 
 def test_results_match_the_schema(folder):
     result = subprocess.run(
-        [CHECK_JSONSCHEMA, "--schemafile", ROOT / "bench" / "schema.json", folder / "latest.json"],
+        [tool("check-jsonschema"), "--schemafile", ROOT / "bench" / "schema.json", folder / "latest.json"],
         check=False,
         capture_output=True,
         text=True,

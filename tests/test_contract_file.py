@@ -19,7 +19,6 @@ def test_contract_of_this_project_loads(project):
 
 def test_change_that_no_longer_fits_the_file_is_an_error(project, data, tmp_path):
     data["change"]["find"] = "a text the app never had"
-    data["probes"][0]["body"] = "a text the app never had"
     contract = parse(data)
     copy = project.copy(tmp_path / "project")
     with pytest.raises(ContractError, match="occurs 0 times"):
@@ -34,8 +33,25 @@ def test_change_that_no_longer_fits_the_file_is_an_error(project, data, tmp_path
         (lambda d: d.update(probes=[]), "at least one"),
         (lambda d: d["change"].update(probe="/elsewhere"), "not one of the"),
         (lambda d: d["probes"][0].update(status="200"), "should be a int"),
+        (lambda d: d.update(absent={"path": "/no-such-page", "status": 200}), "absent.status is 200"),
+        (lambda d: d.update(absent={"path": d["health"], "status": 404}), "is a path the app answers"),
+        (lambda d: d.update(accept=[{"header": "Referrer-Policy", "value": "origin", "reason": "why"}]), "a reason"),
+        (
+            lambda d: d.update(accept=[{"header": "X-Frame-Options", "value": "SAMEORIGIN", "reason": "a b c"}] * 2),
+            "names a header twice",
+        ),
     ],
-    ids=["no port", "relative health path", "no probe", "change of an unknown probe", "status as text"],
+    ids=[
+        "no port",
+        "relative health path",
+        "no probe",
+        "change of an unknown probe",
+        "status as text",
+        "absent path answering 200",
+        "absent path that is the health path",
+        "accept without a reason",
+        "accept of one header twice",
+    ],
 )
 def test_malformed_contract_names_the_entry(data, edit, message):
     edit(data)

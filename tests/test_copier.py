@@ -5,11 +5,11 @@ import re
 import subprocess
 import tomllib
 
-import copier
 import pytest
 import yaml
 
 from pytest_layercake.contract import load
+from tests import copier_cli
 from tests.parts import PROJECT_PARTS, excluded
 
 # What a project gets as its own instead of this repository's file: the template's source -> the project's file.
@@ -35,8 +35,7 @@ def root_files(project) -> set[str]:
 
 def render(project, dest, **answers):
     """`copier copy` of this working tree (uncommitted changes included) with answers, the rest by default."""
-    copier.run_copy(str(project.root), dest, data=answers, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
-    return dest
+    return copier_cli.copy(project.root, dest, "HEAD", answers)
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import copier
 import pytest
 
 from pytest_layercake.budgets import TEMPLATE_RUN_MAX_S
 from pytest_layercake.project import NOT_COPIED
+from tests import copier_cli
 from tests.parts import GUIDE_APP
 
 pytestmark = [pytest.mark.docker, pytest.mark.template, pytest.mark.runs_harness]
@@ -110,7 +110,7 @@ def releases(project, tmp_path_factory) -> Path:
 
 def generate(releases: Path, dest: Path, ref: str, answers: dict) -> Path:
     """`copier copy` of a release, answered, into a new git repository, as its owner starts one."""
-    copier.run_copy(str(releases), dest, data=answers, defaults=True, unsafe=True, vcs_ref=ref, quiet=True)
+    copier_cli.copy(releases, dest, ref, answers)
     git(dest, "init", "-q")
     commit_all(dest, "generated from the template")
     return dest
@@ -118,7 +118,7 @@ def generate(releases: Path, dest: Path, ref: str, answers: dict) -> Path:
 
 def update(project_folder: Path) -> None:
     """`copier update` to the template's latest release, with the answers the project was made with."""
-    copier.run_update(project_folder, defaults=True, unsafe=True, overwrite=True, quiet=True)
+    copier_cli.update(project_folder)
 
 
 @pytest.fixture(scope="module")
@@ -329,8 +329,6 @@ def python_with_the_wheel(project, scratch: Path) -> str:
     site = subprocess.run([python, "-c", purelib], check=True, capture_output=True, text=True).stdout.strip()
     (Path(site) / "layercake-tools.pth").write_text(sysconfig.get_path("purelib") + "\n")
     subprocess.run([*pip, "--python", python, "install", "--no-deps", wheel], check=True, capture_output=True)
-    # ...and the tools' programs (hadolint, kubectl, check-jsonschema), which the checks look for beside python.
-    for program in Path(sys.executable).parent.iterdir():
-        if not (scratch / "venv" / "bin" / program.name).exists():
-            (scratch / "venv" / "bin" / program.name).symlink_to(program)
+    # ...and the tools' venv (hadolint, kubectl, checkov), which the checks look for inside the test venv.
+    (scratch / "venv" / "tools").symlink_to(Path(sys.prefix) / "tools")
     return python

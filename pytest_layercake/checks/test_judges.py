@@ -2,19 +2,8 @@
 schemas over the manifests as kustomize renders them."""
 
 import subprocess
-import sys
-from pathlib import Path
 
-import pytest
-
-BIN = Path(sys.executable).parent
-
-
-def tool(name: str) -> Path:
-    path = BIN / name
-    if not path.exists():
-        pytest.fail(f"{name} is not at {path}: run `make venv`, which installs it from requirements-dev.txt")
-    return path
+from pytest_layercake.tools import tool
 
 
 def test_checkov_finds_nothing_unexplained(project):

@@ -4,6 +4,7 @@ import json
 import re
 import urllib.parse
 import uuid
+from dataclasses import astuple
 
 import pytest
 import requests
@@ -29,11 +30,14 @@ def test_log_shows_the_gunicorn_start_line(container):
 
 def test_access_log_has_one_line_per_request(app_container, contract):
     probe = uuid.uuid4().hex
-    calls = list(dict.fromkeys((p.path, p.status) for p in contract.probes)) + [("/no-such-page", 404)]
+    calls = list(dict.fromkeys((p.path, p.status) for p in contract.probes)) + [astuple(contract.absent)]
     lines = {call: re.compile(rf'"GET {re.escape(call[0])}\?probe={probe} HTTP/1\.1" {call[1]} ') for call in calls}
     with app_container() as fresh:
         for path, status in calls:
-            assert requests.get(fresh.url(f"{path}?probe={probe}"), timeout=5).status_code == status
+            answer = requests.get(fresh.url(f"{path}?probe={probe}"), timeout=5, allow_redirects=False)
+            assert answer.status_code == status, (
+                f"GET {path} answered {answer.status_code}, layercake.toml says {status}"
+            )
         # Each worker writes its line after it has answered, so a later request's line may come first: wait for each.
         for line in lines.values():
             if not fresh.log_has(line, timeout=LOG_LINE_WAIT_S):
@@ -84,10 +88,10 @@ def test_spoofed_forwarded_for_stays_out_of_the_access_log(container, contract):
     )
 
 
-# What a client controls in an access line: quotes, braces and (percent-encoded in the path) a newline. Written into a
-# log line by a format string, each would end the line early or forge a field of its own.
+# What a client controls in an access line: quotes, braces and (percent-encoded in the path, after the contract's
+# [absent] path) a newline. Written into a log line by a format string, each would end the line early or forge a field.
 HOSTILE = {
-    "path": '/no-such-page"}\n{"forged": true, "x": "{',
+    "path": '"}\n{"forged": true, "x": "{',
     "User-Agent": 'agent "quoted" {braces} \\ back',
     "Referer": 'http://127.0.0.1/"}, {"level": "forged"',
 }
@@ -110,17 +114,19 @@ def json_lines(log: str) -> list[dict]:
 
 def test_json_logs_keep_what_a_client_sent_intact(app_container, contract):
     marker = uuid.uuid4().hex
+    hostile = HOSTILE | {"path": contract.absent.path + HOSTILE["path"]}
     with app_container(LOG_FORMAT="json") as fresh:
-        headers = {name: value for name, value in HOSTILE.items() if name != "path"}
-        requests.get(fresh.url(urllib.parse.quote(HOSTILE["path"] + marker)), headers=headers, timeout=5)
+        headers = {name: value for name, value in hostile.items() if name != "path"}
+        path = urllib.parse.quote(hostile["path"] + marker)
+        requests.get(fresh.url(path), headers=headers, timeout=5, allow_redirects=False)
         for probe in contract.probes:
             requests.get(fresh.url(probe.path), timeout=5).raise_for_status()
         for line in [marker, *(probe.log for probe in contract.probes if probe.log)]:
             fresh.log_has(line, timeout=LOG_LINE_WAIT_S)
         entries = json_lines(fresh.log_text())
-    (access,) = [entry for entry in entries if HOSTILE["path"] + marker in entry.values()] or [None]
-    assert access, f"no JSON line holds the request's path {HOSTILE['path'] + marker!r} as one field's value"
-    for name, sent in HOSTILE.items():
+    (access,) = [entry for entry in entries if hostile["path"] + marker in entry.values()] or [None]
+    assert access, f"no JSON line holds the request's path {hostile['path'] + marker!r} as one field's value"
+    for name, sent in hostile.items():
         assert sent in access.values() or sent + marker in access.values(), (
             f"the access line lost the {name} the client sent ({sent!r}): {access}"
         )

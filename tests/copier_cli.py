@@ -1,0 +1,27 @@
+"""copier as an owner runs it: the program in the tools' venv (requirements-tools.txt), never imported beside the app."""
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from pytest_layercake.tools import tool
+
+
+def copier(*args: str | Path, cwd: Path | None = None) -> None:
+    result = subprocess.run([tool("copier"), *args], check=False, cwd=cwd, capture_output=True, text=True)
+    assert result.returncode == 0, f"`copier {' '.join(map(str, args))}` failed:\n{result.stderr[-3000:]}"
+
+
+def copy(template: Path, dest: Path, ref: str, answers: dict) -> Path:
+    """`copier copy --trust --defaults` of the template at ref into dest, with answers; the rest by default."""
+    data = dest.parent / f"{dest.name}-answers.yml"
+    data.write_text(yaml.safe_dump(answers))
+    copier("copy", "--quiet", "--trust", "--defaults", "--vcs-ref", ref, "--data-file", data, template, dest)
+    data.unlink()
+    return dest
+
+
+def update(project: Path) -> None:
+    """`copier update --trust --defaults` in project: the template's latest release, the answers it was made with."""
+    copier("update", "--quiet", "--trust", "--defaults", cwd=project)
