@@ -50,7 +50,6 @@ worker_tmp_dir = "/dev/shm"
 control_socket_disable = True
 
 
-
 def on_starting(server):
     """With --reload (`make dev`), an edit to any file the image holds restarts the workers, not only a .py file's: a
     settings file or a template too. The files the app may write (its writable folders) are left out."""

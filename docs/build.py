@@ -174,8 +174,12 @@ def exceptions_table(contract: dict) -> str:
     lines = ["| what | the app's value | why |", "|---|---|---|"]
     absent = contract.get("absent")
     if absent:
-        lines.append(f"| a path it does not route | `{absent['path']}` answers {absent['status']} | the app's redirect |")
-    lines += [f"| `{entry['header']}` | `{entry['value']}` | {entry['reason']} |" for entry in contract.get("accept", [])]
+        lines.append(
+            f"| a path it does not route | `{absent['path']}` answers {absent['status']} | the app's redirect |"
+        )
+    lines += [
+        f"| `{entry['header']}` | `{entry['value']}` | {entry['reason']} |" for entry in contract.get("accept", [])
+    ]
     return "\n".join(lines) + "\n"
 
 
