@@ -73,3 +73,41 @@ def test_report_keeps_the_figures_and_where_the_time_went(tmp_path, workers):
     assert "where the" in result.stdout and "slow_setup (module)" in result.stdout, (
         "the run did not print its durations"
     )
+
+
+# Two modules of four tests each, every test writing down the worker that ran it.
+GROUPED_PROJECT = {
+    "conftest.py": 'pytest_plugins = ["pytest_layercake.plugin"]\n',
+    **{
+        f"test_{name}.py": (
+            "import os\nfrom pathlib import Path\n\nimport pytest\n\n\n"
+            "@pytest.mark.parametrize('n', range(4))\ndef test_runs(n):\n"
+            f"    with Path('ran-{name}').open('a') as ran:\n"
+            "        ran.write(os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n"
+        )
+        for name in ("first", "second")
+    },
+}
+
+
+def test_each_module_runs_whole_on_one_worker(tmp_path):
+    """A module's fixtures (a compose stack, a swarm rollout, an emulated image) start once only if pytest-xdist keeps
+    the module on one worker: the plugin marks it as a group, and xdist must still read that mark."""
+    for name, text in GROUPED_PROJECT.items():
+        (tmp_path / name).write_text(text)
+    files = [name for name in GROUPED_PROJECT if name.startswith("test_")]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2", "--dist", "loadgroup", *files],
+        check=False,
+        cwd=tmp_path,
+        env=OWN_ENV | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-1500:]
+    for name in ("first", "second"):
+        workers = (tmp_path / f"ran-{name}").read_text().split()
+        assert len(workers) == 4 and len(set(workers)) == 1, (
+            f"test_{name}.py ran on the workers {workers}: its module fixtures would start on each. pytest-xdist's "
+            "loadgroup no longer groups (it names the group in item._nodeid): pin the pytest it works with"
+        )
