@@ -7,6 +7,7 @@ import json
 import posixpath
 import tarfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import docker
@@ -37,6 +38,7 @@ class OwnLayers:
         saved.unlink()
         return layers
 
+    @cached_property
     def installed(self) -> set[str]:
         """The files that pip installed: every path the RECORD of an installed distribution lists."""
         paths = set()
@@ -49,9 +51,8 @@ class OwnLayers:
         return paths & set(self.files)
 
     def installed_bytes(self) -> int:
-        return sum(len(self.files[name]) for name in self.installed())
+        return sum(len(self.files[name]) for name in self.installed)
 
     def not_installed(self) -> dict[str, int]:
         """path -> size of each file the layers add that no installed distribution lists: the app's own, and clutter."""
-        installed = self.installed()
-        return {name: len(data) for name, data in self.files.items() if name not in installed}
+        return {name: len(data) for name, data in self.files.items() if name not in self.installed}

@@ -17,8 +17,8 @@ from pytest_layercake.containers import LABEL
 pytestmark = pytest.mark.docker
 
 INSTALL = "pip install"
-# Where pip keeps downloads and built wheels (~/.cache/pip, or PIP_CACHE_DIR as pip names its parts).
-PIP_CACHE = re.compile(r"(^|/)(\.cache/pip|pip-cache|pip)/(http|http-v2|wheels|selfcheck)/")
+# pip's cache of downloads and built wheels (~/.cache/pip, for the root user the install runs as).
+PIP_CACHE = re.compile(r"(^|/)\.cache/pip/")
 
 
 def test_image_adds_only_the_lock_and_the_app(own_layers, image_attrs, base_image, report):
