@@ -64,7 +64,7 @@ lint: venv ## Lint the Dockerfile with hadolint
 up: ## Build and start the app at http://127.0.0.1:5000
 	docker compose up --build
 
-dev: ## Run with auto-reload, syncing edits to app.py and static/ into the container
+dev: ## Run with auto-reload, syncing edits to the app's files into the container
 	docker compose -f compose.yaml -f compose.override.yaml -f compose.dev.yaml watch
 
 down: ## Stop the app and remove its containers and network
