@@ -103,6 +103,7 @@ EMULATED_STARTUP_TIMEOUT_S = 120
 EMULATED_ANSWER_MAX_S = 30
 # One run of the image's health check under emulation: an emulated interpreter's start and one answer, on a busy host.
 EMULATED_HEALTH_TIMEOUT_S = 30
-# An emulated graceful stop still ends well inside Docker's kill timeout: gunicorn's master only signals its workers
-# and waits, which emulation slows little.
-EMULATED_STOP_MAX_S = 5
+# An emulated graceful stop still ends inside Docker's kill timeout, and before gunicorn's graceful_timeout (8 s) would
+# run out: 3.6 to 4.0 s here with nothing beside it (emulated interpreters exiting), 5.3 s once in CI beside other
+# tests. A stop that waits out graceful_timeout, or one Docker kills (exit 137), still fails.
+EMULATED_STOP_MAX_S = 7
