@@ -110,9 +110,11 @@ class _JsonLogger(glogging.Logger):
         if not self.access_log_enabled:
             return
         atoms = self.atoms(resp, req, environ, request_time)
-        names = {"h": "remote_addr", "m": "method", "U": "path", "q": "query", "H": "protocol", "s": "status"}
+        names = {"h": "remote_addr", "m": "method", "q": "query", "H": "protocol", "s": "status"}
         names |= {"B": "bytes", "f": "referer", "a": "user_agent", "M": "duration_ms"}
         fields = {name: atoms[atom] for atom, name in names.items()} | {"status": int(atoms["s"])}
+        # The whole path the client asked for: an app mounted under a prefix moves its start into SCRIPT_NAME.
+        fields["path"] = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         self.access_log.info(atoms["r"], extra={"request": fields})
 
 
