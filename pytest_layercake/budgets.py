@@ -58,9 +58,6 @@ SYNC_MAX_S = 20
 # Swarm: the client asks the change's probe over and over during the rollout and the rollback, then stops; this bounds it
 # if the test dies first. The rollout of 3 replicas takes about 10 s here (one at a time, plus the 5 s monitor).
 SWARM_CLIENT_MAX_S = 240
-# One answer to the swarm test's client, on top of the app's own start (app_start_s): a request that never ends counts as
-# failed, not one that a replica still warming up (its first pages, the machine busy with a rollout) answers a bit late.
-SWARM_ANSWER_MAX_S = 2
 # Replicas that passed their health check answer the client at once; no answer by then means it can't reach them.
 SWARM_FIRST_ANSWER_MAX_S = 30
 # A `docker stack deploy` or rollback that hasn't converged by now is stuck (a replica never turned healthy).
