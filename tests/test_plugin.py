@@ -15,18 +15,23 @@ ROOT = Path(__file__).resolve().parent.parent
 OWN_ENV = {name: value for name, value in os.environ.items() if name != "PYTEST_ADDOPTS"}
 
 
-def test_plugin_registers_its_markers_for_strict_markers(tmp_path):
-    (tmp_path / "conftest.py").write_text('pytest_plugins = ["pytest_layercake.plugin"]\n')
-    marks = "".join(f"@pytest.mark.{name}\n" for name in MARKERS)
-    (tmp_path / "test_marked.py").write_text(f"import pytest\n\n\n{marks}def test_marked():\n    pass\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers", "-q", "test_marked.py"],
+def run_pytest(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """An inner pytest run in folder that loads this repository's harness, with its own options only."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         check=False,
-        cwd=tmp_path,
+        cwd=folder,
         env=OWN_ENV | {"PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
     )
+
+
+def test_plugin_registers_its_markers_for_strict_markers(tmp_path):
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["pytest_layercake.plugin"]\n')
+    marks = "".join(f"@pytest.mark.{name}\n" for name in MARKERS)
+    (tmp_path / "test_marked.py").write_text(f"import pytest\n\n\n{marks}def test_marked():\n    pass\n")
+    result = run_pytest(tmp_path, "--strict-markers", "-q", "test_marked.py")
     assert result.returncode == 0, (
         "a project with no marker list of its own can't run the harness's marked tests under --strict-markers: "
         f"pytest_layercake/plugin.py must register {', '.join(MARKERS)} itself\n{result.stdout[-1500:]}"
@@ -50,14 +55,7 @@ TIMED_PROJECT = {
 def test_report_keeps_the_figures_and_where_the_time_went(tmp_path, workers):
     for name, text in TIMED_PROJECT.items():
         (tmp_path / name).write_text(text)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *workers, "test_slow.py", "test_measures.py"],
-        check=False,
-        cwd=tmp_path,
-        env=OWN_ENV | {"PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-    )
+    result = run_pytest(tmp_path, "-q", *workers, "test_slow.py", "test_measures.py")
     assert result.returncode == 0, result.stdout[-1500:]
     written = tmp_path / "build" / "report.json"
     assert written.exists(), (
@@ -96,14 +94,7 @@ def test_each_module_runs_whole_on_one_worker(tmp_path):
     for name, text in GROUPED_PROJECT.items():
         (tmp_path / name).write_text(text)
     files = [name for name in GROUPED_PROJECT if name.startswith("test_")]
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2", "--dist", "loadgroup", *files],
-        check=False,
-        cwd=tmp_path,
-        env=OWN_ENV | {"PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-    )
+    result = run_pytest(tmp_path, "-q", "-n", "2", "--dist", "loadgroup", *files)
     assert result.returncode == 0, result.stdout[-1500:]
     for name in ("first", "second"):
         workers = (tmp_path / f"ran-{name}").read_text().split()
