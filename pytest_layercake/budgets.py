@@ -52,16 +52,29 @@ SLOW_CLIENT_ANSWER_MAX_S = 2
 # it, so a few more than the workers are tried (one that lands on a busy worker is closed again), and more than this
 # means the workers never accept.
 SLOW_CLIENTS_MAX = 20
-# compose watch notices the edit, copies it in, and gunicorn --reload restarts the workers: a few seconds at most.
+# compose watch notices the edit, copies it in, and gunicorn --reload restarts the workers: a few seconds, plus the
+# app's own start (app_start_s, measured in the same run), since the restarted workers load the app again.
 SYNC_MAX_S = 20
 
 # Swarm: the client asks the change's probe over and over during the rollout and the rollback, then stops; this bounds it
 # if the test dies first. The rollout of 3 replicas takes about 10 s here (one at a time, plus the 5 s monitor).
 SWARM_CLIENT_MAX_S = 240
+# The client's connection to a replica's address: one whose replica is gone never completes (a removed address sends no
+# refusal), so a connection not made by then counts as a failed request.
+SWARM_CONNECT_MAX_S = 2
+# A replica that took the connection is alive; its answer may wait while a new replica boots beside it on the same
+# CPUs, so the client waits this plus the app's own start (app_start_s) before it counts the request as failed.
+SWARM_ANSWER_MAX_S = 2
 # Replicas that passed their health check answer the client at once; no answer by then means it can't reach them.
 SWARM_FIRST_ANSWER_MAX_S = 30
 # A `docker stack deploy` or rollback that hasn't converged by now is stuck (a replica never turned healthy).
 SWARM_CONVERGE_MAX_S = 120
+# The test stack's health start period: a replica's failed checks count only after it. A rollout boots a replica beside
+# the serving ones, so it gets this many times the app's own start measured in the same run (app_start_s), at least the
+# minimum: a slow-booting app is not killed mid-rollout, and a release whose check never passes is still rolled back
+# soon. compose.yaml's own start_period (the owner's allowance for a boot) caps it.
+SWARM_START_PERIOD_PER_APP_START = 3
+SWARM_START_PERIOD_MIN_S = 3
 # The point of start-first with a healthcheck: no request fails while replicas are replaced.
 ROLLOUT_FAILED_MAX = 0
 # An app must refuse a body larger than this before reading it (baseline.py's default limit is 1 MB); a bigger

@@ -1,6 +1,7 @@
 """One list of runtime rules (CIS Docker Benchmark 1.6, section 5) for a container as Docker runs it (compose or
 swarm) and for a Kubernetes pod spec, so that the three are judged alike."""
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -108,6 +109,15 @@ RULES: dict[str, tuple[Callable[[Runtime], bool], str]] = {
 
 # Docker gives health check timings in nanoseconds.
 NS = 1_000_000_000
+# Compose writes them as Go durations ("1m30s", "500ms").
+GO_UNITS_S = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def go_duration_s(text: str) -> float:
+    """Seconds of a Go duration as `docker compose config` writes it."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)", text)
+    assert parts and "".join(n + u for n, u in parts) == text, f"{text!r} is not a duration"
+    return sum(float(number) * GO_UNITS_S[unit] for number, unit in parts)
 
 
 def dead_healthy_s(interval: float, timeout: float, retries: int) -> float:

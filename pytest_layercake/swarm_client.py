@@ -14,7 +14,8 @@ import time
 from collections import Counter
 
 HOST, PORT, PATH = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-LIMIT_S, FIRST_ANSWER_S, V1_TEXT, V2_TEXT = float(sys.argv[4]), float(sys.argv[5]), sys.argv[6], sys.argv[7]
+LIMIT_S, FIRST_ANSWER_S, CONNECT_S, ANSWER_S = map(float, sys.argv[4:8])
+V1_TEXT, V2_TEXT = sys.argv[8], sys.argv[9]
 answers, failures, per_address, samples = Counter(), Counter(), {}, []
 # A pause between requests, so the client does not take a CPU from the replicas it watches: each address is still
 # asked every few hundredths of a second.
@@ -45,8 +46,11 @@ while not stopping and time.monotonic() - started < LIMIT_S:
         if answers:
             fewest = len(addresses) if fewest is None else min(fewest, len(addresses))
         turn += 1
-        connection = http.client.HTTPConnection(address, PORT, timeout=2)
+        # A gone replica's address never connects; a live but busy one may answer slowly.
+        connection = http.client.HTTPConnection(address, PORT, timeout=CONNECT_S)
         try:
+            connection.connect()
+            connection.sock.settimeout(ANSWER_S)
             connection.request("GET", PATH, headers={"Host": HOST})
             response = connection.getresponse()
             body = response.read().decode()

@@ -53,7 +53,7 @@ def test_make_dev_loads_the_dev_files(project):
     )
 
 
-def test_watch_serves_an_edit_without_a_rebuild(project_copy, docker_client, compose_stack, contract):
+def test_watch_serves_an_edit_without_a_rebuild(project_copy, docker_client, compose_stack, contract, app_start_s):
     change = contract.change
     with compose_stack(context=project_copy, files=DEV_FILES) as stack:
         image_before = stack.web(docker_client).image.id
@@ -79,12 +79,14 @@ def test_watch_serves_an_edit_without_a_rebuild(project_copy, docker_client, com
         try:
             assert watching.wait(STARTUP_TIMEOUT_S), f"compose watch did not start:\n{''.join(output)[-2000:]}"
             change.apply(project_copy)
+            budget = SYNC_MAX_S + app_start_s
             edited = HttpWaitStrategy(contract.port, change.probe).for_response_predicate(lambda b: change.replace in b)
             try:
-                edited.with_startup_timeout(SYNC_MAX_S).with_poll_interval(0.2).wait_until_ready(stack)
+                edited.with_startup_timeout(budget).with_poll_interval(0.2).wait_until_ready(stack)
             except TimeoutError:
                 pytest.fail(
-                    f"the edit to {change.file} was not served within {SYNC_MAX_S} s: check compose.dev.yaml; "
+                    f"the edit to {change.file} was not served within {budget:.0f} s ({SYNC_MAX_S} s plus the app's "
+                    f"start, {app_start_s:.1f} s): check compose.dev.yaml; "
                     "watch said:\n" + "".join(output)[-1500:]
                 )
         finally:

@@ -3,6 +3,7 @@
 import contextlib
 import fcntl
 import json
+import math
 import os
 import subprocess
 import tempfile
@@ -16,12 +17,16 @@ import pytest
 from pytest_layercake import runtime
 from pytest_layercake.budgets import (
     ROLLOUT_FAILED_MAX,
+    SWARM_ANSWER_MAX_S,
     SWARM_CLIENT_MAX_S,
+    SWARM_CONNECT_MAX_S,
     SWARM_CONVERGE_MAX_S,
     SWARM_FIRST_ANSWER_MAX_S,
+    SWARM_START_PERIOD_MIN_S,
+    SWARM_START_PERIOD_PER_APP_START,
 )
 from pytest_layercake.build import build
-from pytest_layercake.containers import COMPOSE_FILE, run_name
+from pytest_layercake.containers import COMPOSE_FILE, ComposeStack, run_name
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -44,15 +49,15 @@ def docker_cli(cwd: Path, *args: str, **env: str) -> str:
     return result.stdout
 
 
-# The test stack's own health and monitor timings, laid over the unchanged compose.yaml: the rollout, the rollback and
-# a failed update wait for what happens, not for production's windows (whose values test_health.py checks statically).
+# The test stack's own timings, laid over the unchanged compose.yaml: it checks every second and watches each updated
+# replica for a second, so the rollout, the rollback and a failed update wait for what happens, not for production's
+# windows (whose values test_compose.py checks). The check's timeout and retries stay compose.yaml's, so a replica busy
+# beside a rollout is judged as in production.
 TEST_TIMINGS = """services:
   web:
     healthcheck:
       interval: 1s
-      timeout: 2s
-      retries: 3
-      start_period: 3s
+      start_period: {start_period}s
       start_interval: 1s
     deploy:
       update_config:
@@ -63,10 +68,21 @@ TEST_TIMINGS = """services:
 
 
 @pytest.fixture(scope="module")
-def stack_files(tmp_path_factory) -> list[str]:
+def start_period_s(project, contract, app_start_s, report) -> int:
+    """The test stack's health start period: the app's own measured start, scaled, capped by compose.yaml's."""
+    web = ComposeStack(project, "layercake-config", contract.port, files=[COMPOSE_FILE]).config()["services"]["web"]
+    own = math.ceil(runtime.go_duration_s(web.get("healthcheck", {}).get("start_period", "0s")))
+    scaled = max(SWARM_START_PERIOD_MIN_S, math.ceil(SWARM_START_PERIOD_PER_APP_START * app_start_s))
+    seconds = min(scaled, max(own, SWARM_START_PERIOD_MIN_S))
+    report.setdefault("swarm", {})["start_period_s"] = seconds
+    return seconds
+
+
+@pytest.fixture(scope="module")
+def stack_files(tmp_path_factory, start_period_s) -> list[str]:
     """`docker stack deploy`'s -c arguments: compose.yaml as it is, then the test's timings."""
     timings = tmp_path_factory.mktemp("swarm-timings") / "timings.yaml"
-    timings.write_text(TEST_TIMINGS)
+    timings.write_text(TEST_TIMINGS.format(start_period=start_period_s))
     return ["-c", COMPOSE_FILE, "-c", str(timings)]
 
 
@@ -130,7 +146,16 @@ def running_images(client, service: str) -> list[str]:
     return sorted(task["Spec"]["ContainerSpec"]["Image"].split("@")[0] for task in tasks)
 
 
-def start_client(swarm, project, contract, stack: str, name: str):
+def task_errors(client, service: str) -> list[str]:
+    """Each of the service's tasks (those swarm still keeps) that ended in an error, with the error: why a replica went."""
+    return [
+        f"{task['Spec']['ContainerSpec']['Image'].split('@')[0]}: {task['Status'].get('Err')}"
+        for task in client.services.get(service).tasks()
+        if task["Status"].get("Err")
+    ]
+
+
+def start_client(swarm, project, contract, app_start_s: float, stack: str, name: str):
     """Start the client service on the stack's network; return its container once it has had a first answer."""
     docker_cli(
         project.root,
@@ -157,6 +182,8 @@ def start_client(swarm, project, contract, stack: str, name: str):
         contract.change.probe,
         str(SWARM_CLIENT_MAX_S),
         str(SWARM_FIRST_ANSWER_MAX_S),
+        str(SWARM_CONNECT_MAX_S),
+        str(SWARM_ANSWER_MAX_S + app_start_s),
         contract.probe_at(contract.change.probe).body,
         contract.change.replace,
     )
@@ -217,7 +244,7 @@ def remove_stack(swarm, stack: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def rollout(swarm, image, project, contract, stack_files, tmp_path_factory):
+def rollout(swarm, image, project, contract, stack_files, app_start_s, tmp_path_factory):
     """Deploy v1, start a client on the stack's network, roll out v2, roll back; record what happened."""
     name = run_name("swarm")
     v1, v2 = f"{name}:v1", f"{name}:v2"
@@ -233,7 +260,7 @@ def rollout(swarm, image, project, contract, stack_files, tmp_path_factory):
         record["containers"] = [
             c.attrs for c in swarm.containers.list(filters={"label": f"com.docker.swarm.service.name={web}"})
         ]
-        probe = start_client(swarm, project, contract, name, client)
+        probe = start_client(swarm, project, contract, app_start_s, name, client)
         start = time.perf_counter()
         deploy(project.root, stack_files, name, v2)
         record["rollout_s"] = time.perf_counter() - start
@@ -245,6 +272,7 @@ def rollout(swarm, image, project, contract, stack_files, tmp_path_factory):
         record["rollback_state"] = swarm.services.get(web).attrs["UpdateStatus"]["State"]
         record["rolled_back"] = running_images(swarm, web)
         record["client"] = stop_client(probe)
+        record["task_errors"] = task_errors(swarm, web)
         yield record
     finally:
         subprocess.run(["docker", "service", "rm", client], check=False, capture_output=True)
@@ -295,13 +323,15 @@ def test_rollout_and_rollback_fail_no_request(rollout, report):
     client = rollout["client"]
     failed = sum(client["failures"].values())
     sent = failed + sum(client["answers"].values())
-    report["swarm"] = {
-        "replicas": REPLICAS,
-        "requests_sent": sent,
-        "requests_failed": failed,
-        "rollout_s": round(rollout["rollout_s"], 1),
-        "rollback_s": round(rollout["rollback_s"], 1),
-    }
+    report.setdefault("swarm", {}).update(
+        {
+            "replicas": REPLICAS,
+            "requests_sent": sent,
+            "requests_failed": failed,
+            "rollout_s": round(rollout["rollout_s"], 1),
+            "rollback_s": round(rollout["rollback_s"], 1),
+        }
+    )
     assert set(client["answers"]) == {"v1", "v2"}, (
         f"the client saw {client['answers']}: it should have been answered by v1 and by v2 (change in layercake.toml)"
     )
@@ -313,8 +343,9 @@ def test_rollout_and_rollback_fail_no_request(rollout, report):
         "before an old one stops"
     )
     assert client["fewest"] >= REPLICAS, (
-        f"during the rollout and rollback the service was down to {client['fewest']} of {REPLICAS} replicas: keep "
-        "update_config.order: start-first, so a new replica serves before an old one stops"
+        f"during the rollout and rollback the service was down to {client['fewest']} of {REPLICAS} replicas (tasks "
+        f"that ended in an error: {rollout['task_errors'] or 'none'}): keep update_config.order: start-first, so a new "
+        "replica serves before an old one stops"
     )
     assert len(client["per_address"]) >= REPLICAS, (
         f"the client reached only {sorted(client['per_address'])}: every replica's address should have answered"
@@ -322,14 +353,16 @@ def test_rollout_and_rollback_fail_no_request(rollout, report):
 
 
 @pytest.mark.slow
-def test_failed_update_rolls_back_by_itself(rollout, swarm, project, contract, stack_files, report, tmp_path):
+def test_failed_update_rolls_back_by_itself(
+    rollout, swarm, project, contract, stack_files, app_start_s, report, tmp_path
+):
     """Deploy a v3 whose health check fails: failure_action: rollback brings v1 back on its own, no request fails."""
     name = rollout["stack"]
     web, client, v3 = f"{name}_web", f"{name}_client_v3", f"{name}:v3"
     sick = f"FROM {rollout['v1']}\nENV GUNICORN_CMD_ARGS=--bind=0.0.0.0:{contract.port + 1}\n"
     build(swarm, tmp_path, v3, project.base_image, dockerfile=sick)
     try:
-        probe = start_client(swarm, project, contract, name, client)
+        probe = start_client(swarm, project, contract, app_start_s, name, client)
         since, start = time.time(), time.perf_counter()
         docker_cli(
             project.root,
