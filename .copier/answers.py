@@ -15,6 +15,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE.parent
 DEFAULT_NAME, DEFAULT_PORT = "layercake", 5000
+K8S_DEPLOYMENT = "deploy/k8s/deployment.yaml"
 # The files the owner replaces (copier.yml's _skip_if_exists): an update runs this task in the project too, where
 # they are the owner's and stay as they are.
 OWNED = set(yaml.safe_load((TEMPLATE / "copier.yml").read_text())["_skip_if_exists"])
@@ -71,7 +72,7 @@ def moved(port: int) -> list[tuple[str, str, str]]:
             f"(default {port}); the container always listens on {port}",
         ),
         (".github/workflows/ci.yml", f"http://127.0.0.1:{was}/", f"http://127.0.0.1:{port}/"),
-        ("deploy/k8s/deployment.yaml", f"containerPort: {was}", f"containerPort: {port}"),
+        (K8S_DEPLOYMENT, f"containerPort: {was}", f"containerPort: {port}"),
     ]
 
 
@@ -95,6 +96,12 @@ def add_writable(folders: list[str]) -> None:
     edit("compose.yaml", "        target: /tmp\n", f"        target: /tmp\n{mounts}")
     with Path("compose.yaml").open("a") as compose:
         compose.write("\nvolumes:\n" + "".join(f"  {name}:\n" for name in names.values()))
+    # Kubernetes names a volume with lowercase letters, digits and -.
+    pod_names = {folder: re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63] for folder, name in names.items()}
+    pod_mounts = "".join(f"            - name: {pod_names[f]}\n              mountPath: {f}\n" for f in folders)
+    pod_volumes = "".join(f"        - name: {pod_names[f]}\n          emptyDir: {{}}\n" for f in folders)
+    edit(K8S_DEPLOYMENT, "              mountPath: /tmp\n", f"              mountPath: /tmp\n{pod_mounts}")
+    edit(K8S_DEPLOYMENT, "            sizeLimit: 64Mi\n", f"            sizeLimit: 64Mi\n{pod_volumes}")
 
 
 def own_files(name: str, port: int) -> None:

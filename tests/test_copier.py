@@ -3,6 +3,7 @@
 
 import re
 import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -111,6 +112,26 @@ def test_answers_reach_the_project(project, tmp_path):
     assert "app.run(port=8080)" in (shop / "app.py").read_text()
     deployment = yaml.safe_load((shop / "deploy" / "k8s" / "deployment.yaml").read_text())
     assert deployment["metadata"]["name"] == "shop", "the Kubernetes names keep the template's"
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp", "/app/instance", "/data"}, (
+        "the Deployment does not mount each writable folder"
+    )
+    # The project's own checks of its manifests, run there: the declared folder under /app is accepted.
+    checks = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "-m", "not docker", "-k", "k8s"],
+        cwd=shop,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert checks.returncode == 0, f"the project's Kubernetes checks fail:\n{checks.stdout[-3000:]}"
     assert (shop / "README.md").read_text().startswith("# shop\n"), "the project's README is not titled by its name"
     pyproject = tomllib.loads((shop / "pyproject.toml").read_text())
     assert "project" not in pyproject, "the project's pyproject.toml still packages this repository's plugin"
+
+
+@pytest.mark.parametrize("writable", [["/data", "/data"], ["/app/data", "/app-data"]])
+def test_writable_folders_that_share_a_volume_are_refused(project, tmp_path, writable):
+    """Each folder's volume is named after its path (/app/data is app-data), so two folders must not share a name."""
+    with pytest.raises(AssertionError, match="same volume name as another folder"):
+        render(project, tmp_path / "project", writable=writable)

@@ -5,6 +5,7 @@ import platform
 import time
 from pathlib import Path
 
+import docker
 import pytest
 import requests
 
@@ -33,6 +34,12 @@ def arm64_stack(project, docker_client, report, tmp_path_factory):
     if not native and not (BINFMT.exists() and BINFMT.read_text().startswith("enabled")):
         pytest.skip(
             f"no QEMU for arm64 in binfmt_misc ({BINFMT}): install qemu-user-static, or run with -m 'not emulated'"
+        )
+    base = project.arm64_base_image
+    if not serves_arm64(docker_client, base):
+        pytest.skip(
+            f"the base {base} is a local image for {local_arch(docker_client, base)} alone, and no registry says it "
+            "has an arm64 variant: set BASE_IMAGE_ARM64 to an arm64 Python image to run the arm64 proofs"
         )
     # The image's own check with a timeout for emulated Python: at compose's, a check killed on a busy host is retried
     # every second, each one an emulated interpreter's start (the production timings keep their own checks).
@@ -70,6 +77,24 @@ def arm64_stack(project, docker_client, report, tmp_path_factory):
         yield stack
     finally:
         stack.stop()
+
+
+def local_arch(client, image: str) -> str | None:
+    try:
+        return client.images.get(image).attrs["Architecture"]
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def serves_arm64(client, image: str) -> bool:
+    """Whether a build for arm64 can start from image: a registry lists an arm64 variant, or the local image is one;
+    a local image of another platform that no registry knows (an offline base, a mirror that is down) has none."""
+    if local_arch(client, image) in (None, "arm64"):
+        return True
+    try:
+        return client.images.get_registry_data(image).has_platform(PLATFORM)
+    except docker.errors.APIError:
+        return False
 
 
 def answers(url: str) -> bool:

@@ -112,14 +112,18 @@ def test_security_context_matches_the_image(pod, web, project):
     assert container["capabilities"]["drop"] == ["ALL"], "drop all capabilities, as compose does"
 
 
-def test_writable_paths_match_compose(pod, web, compose_web):
-    compose_tmpfs = {v["target"] for v in compose_web["volumes"] if v["type"] == "tmpfs"}
+def test_writable_paths_match_compose(pod, web, compose_web, contract):
+    compose_writable = {v["target"] for v in compose_web["volumes"] if v["type"] in ("tmpfs", "volume")}
     mounted = {m["mountPath"] for m in web["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
-    assert mounted == compose_tmpfs, f"k8s mounts {mounted} writable, compose {compose_tmpfs}"
+    assert mounted == compose_writable, f"k8s mounts {sorted(mounted)} writable, compose {sorted(compose_writable)}"
     for mount in web["volumeMounts"]:
         assert "emptyDir" in volumes[mount["name"]], f"{mount['mountPath']} must be an emptyDir, nothing shared"
-        assert not mount["mountPath"].startswith("/app"), "/app holds the code and must stay read-only"
+        path = mount["mountPath"]
+        assert not (path == "/app" or path.startswith("/app/")) or path in contract.writable, (
+            f"{path} is mounted writable under /app, which holds the code and stays read-only: declare the folder "
+            "in layercake.toml's writable, or mount it elsewhere"
+        )
 
 
 def test_grace_period_covers_prestop_and_graceful_timeout(pod, web, gunicorn_conf):
