@@ -25,7 +25,7 @@ ARG SOURCE_DATE_EPOCH
 
 # Dependencies change less often than the source, so this slow layer comes before it. Every file must match a
 # hash in the lock, which is complete (make lock), so pip installs nothing else. No pip cache: a BuildKit cache
-# mount built no faster (bench/results/cache-mounts.md), and the classic builder can't run one.
+# mount built no faster when measured, and the classic builder can't run one.
 RUN pip install --no-cache-dir --disable-pip-version-check --root-user-action=ignore \
     --require-hashes --no-deps -r requirements.txt
 
@@ -36,7 +36,7 @@ COPY . .
 # What the image is, as OCI labels that registries and scanners show: edit these for your app. Its commit and remote
 # come from BuildKit (BUILDX_GIT_LABELS=full, which make, the tests and CI set); without it they are left out, not empty.
 LABEL org.opencontainers.image.title="layercake" \
-      org.opencontainers.image.description="A Flask app in a container, built the way the guide teaches" \
+      org.opencontainers.image.description="A Flask app in a container, hardened and health-checked" \
       org.opencontainers.image.licenses="NOASSERTION"
 
 # Run as a non-root numeric UID and GID, which needs no adduser and so works on Alpine and Debian alike.

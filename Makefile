@@ -11,7 +11,7 @@ export BUILDX_GIT_LABELS := full
 # Lock a requirements .in file with uv inside the base image, with the hashes of every file (the Dockerfile and
 # `make venv` install with --require-hashes). The image's lock matches the base's Python and platform; the test venv's
 # and the tools' are universal, from the oldest Python the README names for the host up. uv, not pip-compile: the same
-# pins in seconds (docs/supply-chain.md).
+# pins in seconds.
 UV_VERSION := 0.13.9
 HOST_PYTHON_MIN := 3.11
 HOST_LOCK := --universal --python-version $(HOST_PYTHON_MIN)
@@ -77,6 +77,3 @@ lock: ## Re-pin requirements.txt (the image), requirements-dev.txt (the tests) a
 
 clean: ## Remove the venv and test output
 	rm -rf $(VENV) build .pytest_cache
-
-# This repository's own targets (the benchmark, the docs); a project made from the template has no project.mk.
--include project.mk

@@ -118,7 +118,7 @@ class _JsonLogger(glogging.Logger):
         self.access_log.info(atoms["r"], extra={"request": fields})
 
 
-# LOG_FORMAT=json: one JSON object per line for a log pipeline (docs/development.md); the default keeps plain lines.
+# LOG_FORMAT=json: one JSON object per line for a log pipeline; the default keeps plain lines.
 _log_format = os.environ.get("LOG_FORMAT", "text")
 if _log_format == "json":
     logger_class = _JsonLogger

@@ -104,6 +104,21 @@ def add_writable(folders: list[str]) -> None:
     edit(K8S_DEPLOYMENT, "            sizeLimit: 64Mi\n", f"            sizeLimit: 64Mi\n{pod_volumes}")
 
 
+# The files whose lines about this repository's own parts (a paragraph that opens "# This repository's own") the
+# project does not get with them.
+NAMING_OWN_PARTS = (".dockerignore", ".checkov.yaml")
+OWN_PARAGRAPH = re.compile(r"\n# This repository's own .*?\n(?=\n|\Z)", re.DOTALL)
+
+
+def drop_own_parts() -> None:
+    for path in NAMING_OWN_PARTS:
+        text = Path(path).read_text()
+        paragraph = OWN_PARAGRAPH.search(text)
+        if not paragraph:
+            continue  # an update, where the project's copy already lacks it
+        Path(path).write_text(text.replace(paragraph[0], "", 1))
+
+
 def own_files(name: str, port: int) -> None:
     """The README and pyproject.toml of the project, not of this repository."""
     if fresh("README.md"):
@@ -132,6 +147,7 @@ def main() -> None:
     folders = [folder for folder in answers["writable"] if folder != "/tmp"]
     if folders:
         add_writable(folders)
+    drop_own_parts()
     own_files(name, port)
 
 

@@ -1,4 +1,4 @@
-"""layercake's harness, the pytest plugin pytest-layercake: generic proofs of Docker practices, run against a
+"""The harness, the pytest plugin pytest-layercake: generic proofs of Docker practices, run against a
 Flask-and-gunicorn image.
 
 A project needs, at its root, a Dockerfile, compose.yaml (plus compose.override.yaml, which publishes the app's port

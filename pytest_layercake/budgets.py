@@ -26,7 +26,7 @@ LOG_DELAY_MAX_S = 1
 # How long an untimed check waits for a line it caused to reach `docker logs`, on a machine busy with other tests.
 LOG_LINE_WAIT_S = 30
 
-# The load test from issue 4: enough connections to queue on every worker, short enough for CI.
+# The load test: enough connections to queue on every worker, short enough for CI.
 LOAD_CONNECTIONS = 32
 # The first requests grow each worker thread's memory once (+2 to +3 MB over the first 3 s here, then +0.1 MB a
 # slice), so memory is measured from the end of one warm-up.

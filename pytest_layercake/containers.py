@@ -99,7 +99,7 @@ class LoopbackContainer(DockerContainer):
         return stdout.decode(errors="replace") + stderr.decode(errors="replace")
 
 
-# The guide's `docker exec ... ps ux`, in Python, since the image may have no procps.
+# `docker exec ... ps ux`, in Python, since the image may have no procps.
 PS = """
 import json, os
 procs = []

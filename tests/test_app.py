@@ -1,4 +1,4 @@
-"""The guide's app: its page, its /hello, its health path; no Docker engine needed. Replace this file with your app's
+"""The sample app: its page, its /hello, its health path; no Docker engine needed. Replace this file with your app's
 own tests (the generic proofs live in pytest_layercake/)."""
 
 import pytest

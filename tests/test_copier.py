@@ -13,8 +13,9 @@ from pytest_layercake.contract import load
 from tests import copier_cli
 from tests.parts import PROJECT_PARTS, excluded
 
-# What a project gets as its own instead of this repository's file: the template's source -> the project's file.
-REWRITTEN = {"README.md": "README.md", "pyproject.toml": "pyproject.toml"}
+# What a project gets as its own instead of this repository's file (.copier/answers.py writes it): its own README and
+# pyproject.toml, and .dockerignore and .checkov.yaml without their lines about this repository's own parts.
+REWRITTEN = {"README.md", "pyproject.toml", ".dockerignore", ".checkov.yaml"}
 ANSWERS_TEMPLATE = "{{ _copier_conf.answers_file }}.jinja"
 ANSWERS_FILE = ".copier-answers.yml"
 MAKE_TARGET = re.compile(r"^([a-z][a-z-]*):", re.MULTILINE)
@@ -85,7 +86,9 @@ def test_every_make_command_named_in_the_project_exists(default_render):
     assert named and not missing, f"the project's README or CI runs `make {missing}`, which its Makefile lacks"
 
 
-def test_answers_reach_the_project(project, tmp_path):
+@pytest.fixture(scope="module")
+def shop(project, root_files, tmp_path_factory):
+    """A project made with every answer other than the default."""
     answers = {
         "project_name": "shop",
         "port": 8080,
@@ -93,7 +96,10 @@ def test_answers_reach_the_project(project, tmp_path):
         "writable": ["/app/instance", "/data"],
         "kubernetes": True,
     }
-    shop = render(project, tmp_path / "shop", **answers)
+    return render(project, tmp_path_factory.mktemp("render") / "shop", **answers)
+
+
+def test_answers_reach_the_project(shop):
     contract = load(shop)
     assert (contract.port, contract.page, contract.writable) == (8080, None, ("/tmp", "/app/instance", "/data"))
     dockerfile = (shop / "Dockerfile").read_text()
@@ -135,3 +141,31 @@ def test_writable_folders_that_share_a_volume_are_refused(project, tmp_path, wri
     """Each folder's volume is named after its path (/app/data is app-data), so two folders must not share a name."""
     with pytest.raises(AssertionError, match="same volume name as another folder"):
         render(project, tmp_path / "project", writable=writable)
+
+
+# What a project must not say of the template it came from: its name (but in the plugin's own names), "the guide",
+# an issue number, and a path to a part of this repository that a project never gets.
+ALLOWED_NAME = re.compile(r"pytest[_-]layercake|layercake[.-]|layercake report")
+STORY = re.compile(
+    r"\blayercake\b|\bguide\b|\bissue \d|\b(?:docs|bench|examples)/|README\.ru\.md|\.ci/|GNUmakefile|project\.mk"
+    r"|\bcopier\.yml\b",
+    re.IGNORECASE,
+)
+
+
+def test_generated_project_tells_none_of_the_templates_story(shop):
+    told = []
+    for path in sorted(shop.rglob("*")):
+        if not path.is_file() or path.name == ANSWERS_FILE:
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue  # an icon or other binary file
+        for number, line in enumerate(text.splitlines(), 1):
+            for found in STORY.finditer(ALLOWED_NAME.sub("", line)):
+                told.append(f"{path.relative_to(shop)}:{number}: {found[0]!r} in {line.strip()[:100]!r}")
+    assert not told, (
+        "a generated project tells the template's own story (its name, the guide, issues, or parts it does not get); "
+        "reword the template's line, or drop it for projects in .copier/answers.py:\n" + "\n".join(told)
+    )

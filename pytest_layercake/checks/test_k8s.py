@@ -202,7 +202,7 @@ def test_pod_answers_as_a_random_uid_in_group_0(pod, web, app_container, contrac
             status = requests.get(fresh.url(path), timeout=5).status_code
             assert status == 200, (
                 f"as UID {uid} in group 0 with the pod's securityContext, the {kind}'s {path} answered {status}: "
-                "keep the app's files readable by any user (docs/security.md, OpenShift)"
+                "keep the app's files readable by any user (OpenShift's restricted profile)"
             )
         for probe in contract.probes:
             response = requests.get(fresh.url(probe.path), timeout=5)

@@ -1,4 +1,4 @@
-"""The guide's `docker logs`: everything goes to stdout and stderr, at once, one access line per request."""
+"""`docker logs`: everything goes to stdout and stderr, at once, one access line per request."""
 
 import json
 import re

@@ -1,4 +1,4 @@
-"""The guide's `docker exec ... ps ux`: who runs as PID 1, as which user, and what that user may touch."""
+"""`docker exec ... ps ux`: who runs as PID 1, as which user, and what that user may touch."""
 
 import math
 import runpy

@@ -1,4 +1,4 @@
-"""The guide's Ctrl-C story: with gunicorn as PID 1, SIGTERM and SIGINT stop the container at once and cleanly."""
+"""Ctrl-C and `docker stop`: with gunicorn as PID 1, SIGTERM and SIGINT stop the container at once and cleanly."""
 
 import re
 import socket
