@@ -152,13 +152,26 @@ def workers(container) -> list[dict]:
     return [p for p in processes(container) if p["ppid"] == 1]
 
 
+# gunicorn's settings as its command line, the env and gunicorn.conf.py resolve them, printed as `--print-config`
+# prints them, without importing the app (which --print-config does, in a second copy beside the running one).
+PRINT_CONFIG = """
+import sys
+from gunicorn.app.wsgiapp import WSGIApplication
+sys.argv = sys.argv[1:]
+print(WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").cfg)
+"""
+
+
 def gunicorn_settings(container) -> dict[str, str]:
     """Return gunicorn's settings as it resolves them in the container: gunicorn.conf.py, the env and PID 1's argv."""
     (init,) = [p for p in processes(container) if p["pid"] == 1]
     names = [Path(arg).name for arg in init["argv"]]
     argv = init["argv"][names.index("gunicorn") if "gunicorn" in names else 0 :]
-    exit_code, output = container.exec_run([*argv, "--print-config"])
-    assert exit_code == 0, f"`{' '.join(argv)} --print-config` failed in the container: {output.decode()[-1000:]}"
+    exit_code, output = container.exec_run(["python", "-c", PRINT_CONFIG, *argv])
+    assert exit_code == 0, (
+        f"reading the settings of `{' '.join(argv)}` failed in the container (exit {exit_code}): "
+        f"{output.decode()[-1000:]}"
+    )
     lines = (line.partition("=") for line in output.decode().splitlines())
     return {name.strip(): value.strip() for name, _, value in lines}
 
