@@ -10,7 +10,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 # This repository's own parts: a generated project never has them, and their checks skip when they are gone.
-PROJECT_PARTS = ("README.ru.md", "docs", "bench", "examples", ".ci", "GNUmakefile", "deploy")
+PROJECT_PARTS = ("README.ru.md", "CHANGELOG.md", "docs", "bench", "examples", ".ci", "GNUmakefile", "deploy")
 # What an owner may delete (the user CI) or replaces (the guide's app and its description).
 OWNER_PARTS = (".github",)
 GUIDE_APP = ("app.py", "static", "tests/test_app.py", "layercake.toml", "README.md")

@@ -1,8 +1,9 @@
-"""This repository's own README pages and CI, which a project made from the template never gets (copier.yml excludes
-this module): the CI runs the README's test command, and the Russian README keeps the English one's commands and
-links."""
+"""This repository's own README pages, CHANGELOG and CI, which a project made from the template never gets (copier.yml
+excludes this module): the CI runs the README's test command, the Russian README keeps the English one's commands and
+links, and the CHANGELOG tells the release that pyproject.toml names."""
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,15 @@ def test_russian_readme_keeps_the_same_commands_and_links(readme, readme_ru):
     assert sorted(relative_links(readme_ru)) == english_links, (
         f"README.ru.md links to other pages than README.md: {set(english_links) ^ set(relative_links(readme_ru))}"
     )
+
+
+def test_changelog_tells_the_current_release():
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    releases = re.findall(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE)
+    assert releases and releases[0] == version, (
+        f"pyproject.toml's version is {version}, CHANGELOG.md's newest release {releases[:1]}: say in CHANGELOG.md what "
+        "the release brings and what an owner must do"
+    )
+    for part in ("What an update brings:", "What an owner must do:"):
+        newest = (ROOT / "CHANGELOG.md").read_text().split("\n## ")[1]
+        assert part in newest, f"CHANGELOG.md's {version} does not say {part!r}"

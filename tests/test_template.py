@@ -73,8 +73,9 @@ GIT = [
     "init.defaultBranch=main",
 ]
 # Two releases of a scratch clone of the template: the earlier one as the template was before its restart policy had
-# one source, and the working tree.
-EARLIER, NOW = "0.2.0", "0.3.0"
+# one source, and the working tree, tagged with pyproject.toml's version.
+EARLIER = "0.2.0"
+NOW = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]["version"]
 EARLIER_CHANGE = ("compose.yaml", "    stop_grace_period:", "    restart: on-failure:5\n    stop_grace_period:")
 # ...and whose guide app answered differently: a change to a file the owner replaces, which must not reach the owner.
 EARLIER_APP = ("app.py", 'return "nice to meet you"', 'return "nice to meet you!"')
