@@ -14,11 +14,13 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE.parent
-DEFAULT_NAME, DEFAULT_PORT = "layercake", 5000
+QUESTIONS = yaml.safe_load((TEMPLATE / "copier.yml").read_text())
+# The answers the template's own files hold as they are (copier.yml's defaults).
+DEFAULT_NAME, DEFAULT_PORT = QUESTIONS["project_name"]["default"], QUESTIONS["port"]["default"]
 K8S_DEPLOYMENT = "deploy/k8s/deployment.yaml"
 # The files the owner replaces (copier.yml's _skip_if_exists): an update runs this task in the project too, where
 # they are the owner's and stay as they are.
-OWNED = set(yaml.safe_load((TEMPLATE / "copier.yml").read_text())["_skip_if_exists"])
+OWNED = set(QUESTIONS["_skip_if_exists"])
 
 
 # Those of them that are still the template's, as rendered just now (the task runs in the project's folder).
