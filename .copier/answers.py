@@ -7,6 +7,7 @@ fails loudly when the template no longer holds it exactly once.
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -153,5 +154,24 @@ def main() -> None:
     own_files(name, port)
 
 
+def updating() -> bool:
+    """Whether this runs in a project that copier updates: a git checkout whose last commit holds copier's answers."""
+    last = subprocess.run(["git", "cat-file", "-e", "HEAD:./.copier-answers.yml"], check=False, capture_output=True)
+    return last.returncode == 0
+
+
+def restore() -> None:
+    """Put every file back as the project's last commit has it: copier updates only a clean checkout, so the project is
+    as it was before the update, copier's own writes undone too."""
+    subprocess.run(["git", "checkout", "--quiet", "HEAD", "--", "."], check=True)
+    subprocess.run(["git", "clean", "-fdq", "--", "."], check=True)
+
+
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BaseException:
+        if updating():
+            restore()
+            print("copier task: the update stopped; every file is back as the last commit has it", file=sys.stderr)
+        raise

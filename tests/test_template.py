@@ -16,6 +16,7 @@ import pytest
 
 from pytest_layercake.budgets import TEMPLATE_RUN_MAX_S
 from pytest_layercake.project import NOT_COPIED
+from pytest_layercake.tools import tool
 from tests import copier_cli
 from tests.parts import GUIDE_APP
 
@@ -173,6 +174,33 @@ def test_update_leaves_no_conflict(updated):
         )
     ]
     assert not rejected and not marked, f"`copier update` left {rejected} and conflict markers in {marked}"
+
+
+# A release whose Dockerfile no longer holds the line the task puts a writable folder's `mkdir` before.
+BROKEN_ANCHOR = ("Dockerfile", "\nCOPY requirements.txt .\n", "\nCOPY requirements.txt ./\n")
+
+
+def test_update_that_breaks_a_task_anchor_changes_nothing(releases, tmp_path):
+    """The task fails on a template change it can't apply: the project is as it was, and the message names the text."""
+    folder = generate(releases, tmp_path / "anchored", EARLIER, {"writable": ["/app/instance"]})
+    broken = tmp_path / "broken-release"
+    git(tmp_path, "clone", "-q", str(releases), str(broken))
+    git(broken, "checkout", "-q", NOW)
+    edit(broken / BROKEN_ANCHOR[0], *BROKEN_ANCHOR[1:])
+    commit_all(broken, "a release that moved the task's anchor")
+    # A tag that is no version, so that no other test's `copier update` takes it for the latest release.
+    git(broken, "push", "-q", "origin", "HEAD:refs/tags/broken-anchor")
+    result = subprocess.run(
+        [tool("copier"), "update", "--quiet", "--trust", "--defaults", "--vcs-ref", "broken-anchor"],
+        check=False,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0, "`copier update` passed although its task could not place the writable folder"
+    assert repr(BROKEN_ANCHOR[1]) in result.stderr, f"the failure does not name the text it missed:\n{result.stderr}"
+    left = git(folder, "status", "--porcelain", "--untracked-files=all")
+    assert not left, f"the failed update left the project changed (.copier/answers.py should restore it):\n{left}"
 
 
 def test_update_shows_a_conflict_with_the_owners_edit(releases, tmp_path, report):
