@@ -136,6 +136,45 @@ def own_files(name: str, port: int) -> None:
     )
 
 
+def previous_answers() -> dict:
+    """The answers the project had before this update (its last commit's), or none when it is being made."""
+    shown = subprocess.run(["git", "show", "HEAD:./.copier-answers.yml"], check=False, capture_output=True, text=True)
+    return (yaml.safe_load(shown.stdout) or {}) if shown.returncode == 0 else {}
+
+
+def reanswer_owned(previous: dict, port: int, folders: list[str]) -> None:
+    """Carry a changed answer into the files the owner made their own, which copier leaves alone: the contract's port
+    and writable folders, and app.py's local port."""
+    contract = Path("layercake.toml")
+    if not previous or not contract.exists() or "layercake.toml" in OWNED_FRESH:
+        return  # a new project, or files the template's edits above reached already
+    text = contract.read_text()
+    was = int(previous.get("port", DEFAULT_PORT))
+    if was != port:
+        line = f"\nport = {was}\n"
+        if text.count(line) != 1:
+            raise SystemExit(
+                f"copier task: layercake.toml holds {line.strip()!r} {text.count(line)} times, not once; set the "
+                f"contract's port to {port} by hand, commit, and run the update again"
+            )
+        text = text.replace(line, f"\nport = {port}\n")
+        if Path("app.py").exists() and "app.py" not in OWNED_FRESH:
+            app = Path("app.py").read_text()
+            if app.count(f"app.run(port={was})") == 1:
+                Path("app.py").write_text(app.replace(f"app.run(port={was})", f"app.run(port={port})"))
+    before = [folder for folder in previous.get("writable", []) if folder != "/tmp"]
+    if before != folders:
+        listed = re.search(r"^writable = (\[.*\])$", text, re.MULTILINE)
+        if not listed:
+            raise SystemExit(
+                "copier task: layercake.toml has no one-line `writable = [...]`; list the writable folders "
+                f"{['/tmp', *folders]} there by hand, commit, and run the update again"
+            )
+        kept = [folder for folder in json.loads(listed[1]) if folder not in before or folder in folders]
+        text = text.replace(listed[0], f"writable = {json.dumps(kept + [f for f in folders if f not in kept])}")
+    contract.write_text(text)
+
+
 def main() -> None:
     answers = json.loads(sys.argv[1])
     name, port = answers["project_name"], int(answers["port"])
@@ -150,6 +189,7 @@ def main() -> None:
     folders = [folder for folder in answers["writable"] if folder != "/tmp"]
     if folders:
         add_writable(folders)
+    reanswer_owned(previous_answers(), port, folders)
     drop_own_parts()
     own_files(name, port)
 

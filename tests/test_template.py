@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pytest_layercake.budgets import TEMPLATE_RUN_MAX_S
+from pytest_layercake.contract import load
 from pytest_layercake.project import NOT_COPIED
 from pytest_layercake.tools import tool
 from tests import copier_cli
@@ -174,6 +175,39 @@ def test_update_leaves_no_conflict(updated):
         )
     ]
     assert not rejected and not marked, f"`copier update` left {rejected} and conflict markers in {marked}"
+
+
+def test_changed_answers_reach_the_owners_files(releases, tmp_path):
+    """`copier update -d port=... -d writable=...` of a project whose owner made the contract and app.py their own:
+    the answer reaches them too, and the project agrees with itself."""
+    folder = generate(releases, tmp_path / "reanswered", NOW, {"port": 8080, "writable": ["/data"]})
+    edit(folder / "layercake.toml", "\n[change]\n", "\n# The owner's own note.\n[change]\n")
+    edit(folder / "app.py", "\n\nif __name__", "\n\n# The owner's own route goes here.\n\nif __name__")
+    commit_all(folder, "the owner's contract and app")
+    copier_cli.copier(
+        "update", "--quiet", "--trust", "--defaults", "-d", "port=9000", "-d", 'writable=["/app/instance"]', cwd=folder
+    )
+    contract = load(folder)
+    assert (contract.port, contract.writable) == (9000, ("/tmp", "/app/instance")), (
+        f"the owner's layercake.toml says port {contract.port}, writable {contract.writable} after the new answers"
+    )
+    assert "The owner's own note." in (folder / "layercake.toml").read_text(), (
+        "the owner's edit of the contract is lost"
+    )
+    app = (folder / "app.py").read_text()
+    assert "app.run(port=9000)" in app and "own route" in app, "app.py lost the owner's edit or kept the old port"
+    dockerfile = (folder / "Dockerfile").read_text()
+    assert "ENV PORT=9000" in dockerfile and "mkdir -p /app/instance" in dockerfile and "/data" not in dockerfile
+    # The project's own tests, and the harness's checks that need no engine (the contract against the files), agree.
+    checks = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "-m", "not docker"]
+        + ["tests/test_app.py", "tests/test_contract_file.py", "pytest_layercake"],
+        cwd=folder,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert checks.returncode == 0, f"the re-answered project's checks fail:\n{checks.stdout[-3000:]}"
 
 
 # A release whose Dockerfile no longer holds the line the task puts a writable folder's `mkdir` before.
