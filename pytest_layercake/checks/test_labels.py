@@ -29,19 +29,27 @@ def test_image_carries_the_oci_labels(labels, project):
     )
 
 
-def test_labels_name_the_commit(labels, project):
-    facts = project.git_facts
-    if not facts:
-        pytest.skip(f"{project.root} is not a git checkout: there is no commit to compare")
+def lying(labels: dict[str, str], facts: dict[str, str]) -> dict[str, str]:
+    """The git labels whose value is not what git says of the folder built (none, outside a checkout)."""
     # BuildKit marks a build of a checkout with uncommitted changes as <commit>-dirty.
-    said = {name: labels.get(name, "").removesuffix("-dirty") for name in facts}
-    assert said == facts, (
-        f"the labels say {said}, git says {facts}: build with BUILDX_GIT_LABELS=full, and set no revision or source "
-        "label by hand"
+    return {
+        OCI + name: labels[name]
+        for name in GIT_LABELS
+        if labels.get(name) and labels[name].removesuffix("-dirty") != facts.get(name)
+    }
+
+
+def test_labels_name_the_commit(labels, project):
+    """A git label is right or absent: outside a checkout there is no commit, so a revision label can only lie."""
+    facts = project.git_facts
+    wrong = lying(labels, facts)
+    assert not wrong, (
+        f"the image's labels say {wrong}, but git says {facts or 'nothing (this folder is no checkout)'}: build with "
+        "BUILDX_GIT_LABELS=full, and set no revision or source label by hand"
     )
 
 
-def test_plain_compose_build_has_no_empty_label(compose_stack, docker_client):
+def test_plain_compose_build_has_no_empty_label(compose_stack, docker_client, project):
     """`docker compose up --build` as the README says, without the Makefile's setting: a label is right or absent."""
     plain = compose_stack(env={"BUILDX_GIT_LABELS": None})
     plain.compose("build", "web")
@@ -53,4 +61,9 @@ def test_plain_compose_build_has_no_empty_label(compose_stack, docker_client):
     assert not empty, (
         f"a plain `docker compose build` labels the image with empty {empty}: a label is either right or absent, so "
         "leave git facts to BuildKit's git labels instead of build args with empty defaults"
+    )
+    wrong = lying(labels, project.git_facts)
+    assert not wrong, (
+        f"a plain `docker compose build` labels the image {wrong}, which git does not say of this folder: a label is "
+        "either right or absent, so set no revision or source label by hand"
     )
