@@ -83,6 +83,10 @@ BODY_LIMIT_MAX_BYTES = 10 * MB
 # The harness's run on a copy of the template (tests/test_template.py) takes about two minutes here; one that has not
 # ended by then hangs.
 TEMPLATE_RUN_MAX_S = 900
+# Any one test, its fixtures' setup included, when pytest-timeout is installed and no timeout is set: the longest is a
+# harness run inside a test (TEMPLATE_RUN_MAX_S) plus its project's setup; a check past it waits for something that
+# never comes, and fails, named, instead of holding the run.
+TEST_MAX_S = TEMPLATE_RUN_MAX_S + 300
 # Runtime ceilings (CIS 5.11, 5.29): the app idles near 50 MB and stays under 60 MB under load (the run's report); a
 # leak or a fork bomb must stop at the container long before it hurts the host.
 MEMORY_LIMIT_MAX_BYTES = 512 * 2**20

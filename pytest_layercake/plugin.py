@@ -5,6 +5,7 @@ Load it from the project's root conftest.py with `pytest_plugins = ["pytest_laye
 
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import docker
 import pytest
 from testcontainers.core.wait_strategies import HttpWaitStrategy
 
-from pytest_layercake import alone, durations, sweep
+from pytest_layercake import alone, budgets, durations, sweep
 from pytest_layercake import report as figures
 from pytest_layercake.budgets import STARTUP_TIMEOUT_S
 from pytest_layercake.build import Build, build, own_lineage
@@ -45,9 +46,19 @@ MARKERS = {
 CHECKS = Path(__file__).parent / "checks"
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     for name, meaning in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {meaning}")
+    # Before pytest-timeout reads it: a time limit on every test unless the run sets its own (budgets.TEST_MAX_S).
+    timeout = config.pluginmanager.hasplugin("timeout")
+    unset = (
+        config.getoption("timeout", None) is None
+        and not config.getini("timeout")
+        and "PYTEST_TIMEOUT" not in os.environ
+    )
+    if timeout and unset:
+        config.option.timeout = budgets.TEST_MAX_S
     config.stash[figures.FIGURES] = {}
     config.stash[durations.DURATIONS] = durations.Durations()
     config.pluginmanager.register(config.stash[durations.DURATIONS], "layercake-durations")

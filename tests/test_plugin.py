@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,18 @@ def test_each_module_runs_whole_on_one_worker(tmp_path):
             f"test_{name}.py ran on the workers {workers}: its module fixtures would start on each. pytest-xdist's "
             "loadgroup no longer groups (it names the group in item._nodeid): pin the pytest it works with"
         )
+
+
+def test_a_test_that_waits_forever_fails_named(tmp_path):
+    """With pytest-timeout installed and no timeout set, every test has budgets.TEST_MAX_S (here made 1 s): a wait that
+    never ends fails the test that waited instead of holding the run."""
+    (tmp_path / "conftest.py").write_text(
+        'from pytest_layercake import budgets\n\nbudgets.TEST_MAX_S = 1\npytest_plugins = ["pytest_layercake.plugin"]\n'
+    )
+    (tmp_path / "test_waits.py").write_text("import time\n\n\ndef test_waits_forever():\n    time.sleep(60)\n")
+    started = time.monotonic()
+    result = run_pytest(tmp_path, "-q", "-n", "0", "test_waits.py")
+    assert result.returncode == 1 and "Timeout" in result.stdout and "test_waits_forever" in result.stdout, (
+        f"a test that waits forever did not fail on the harness's time limit:\n{result.stdout[-1500:]}"
+    )
+    assert time.monotonic() - started < 30, "the time limit did not end the waiting test"
