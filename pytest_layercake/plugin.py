@@ -18,7 +18,7 @@ from pytest_layercake import alone, budgets, durations, sweep
 from pytest_layercake import report as figures
 from pytest_layercake.budgets import STARTUP_TIMEOUT_S
 from pytest_layercake.build import Build, build, own_lineage
-from pytest_layercake.containers import ComposeStack, LoopbackContainer, run_name
+from pytest_layercake.containers import RUN, ComposeStack, LoopbackContainer, run_name
 from pytest_layercake.contract import Contract, ContractError
 from pytest_layercake.http import free_port
 from pytest_layercake.layers import OwnLayers
@@ -172,13 +172,25 @@ def pytest_terminal_summary(terminalreporter, config):
 
 @pytest.fixture(scope="session", autouse=True)
 def nothing_left_behind() -> Iterator[None]:
-    """After the last test, remove whatever of this run is still there, and fail the run if anything was."""
-    yield
+    """Before the first test, remove what runs killed from outside left behind; after the last, remove whatever of this
+    run is still there, and fail the run if anything was."""
+    with sweep.runs() as listed:
+        listed[RUN] = os.getpid()
     try:
         client = docker.from_env()
-        found = sweep.leftovers(client)
+        sweep.remove_dead_runs(client)
     except docker.errors.DockerException:
-        return  # no engine, so no test made anything
+        client = None  # no engine, so no test makes anything
+    try:
+        yield
+    finally:
+        with sweep.runs() as listed:
+            listed.pop(RUN, None)
+    if client is None:
+        return
+    # Runs inside this one (a project's harness run in a test) that a time limit killed.
+    sweep.remove_dead_runs(client)
+    found = sweep.leftovers(client)
     sweep.remove(found)
     left = {
         kind: [r.name if hasattr(r, "name") else r.tags or r.short_id for r in items] for kind, items in found.items()

@@ -1,31 +1,43 @@
-"""What this run left behind: every container, service, image, network and volume named or labelled with its RUN."""
+"""What a run left behind: every container, service, image, network and volume named or labelled with its RUN; and
+the runs on this machine whose process is gone (killed from outside), whose leftovers the next run removes."""
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 
 from pytest_layercake.containers import LABEL, RUN
 
+# The runs of this machine that are under way: run id -> the process that runs it (a pytest-xdist worker, or pytest).
+RUNS = Path(tempfile.gettempdir()) / "layercake-runs.json"
 
-def ours(name: str) -> bool:
-    return name.startswith("layercake-") and f"-{RUN}-" in name
 
+def leftovers(client: docker.DockerClient, run: str = RUN) -> dict[str, list]:
+    """Return what of a run is still there, by kind."""
 
-def leftovers(client: docker.DockerClient) -> dict[str, list]:
-    """Return what of this run is still there, by kind."""
+    def ours(name: str) -> bool:
+        return name.startswith("layercake-") and f"-{run}-" in name
+
     found = {
         "services": [],
         "containers": [
             c
             for c in client.containers.list(all=True, ignore_removed=True)
-            if c.labels.get(LABEL) == RUN
+            if c.labels.get(LABEL) == run
             or ours(c.name)
             or ours(c.labels.get("com.docker.compose.project", ""))
             or ours(c.labels.get("com.docker.stack.namespace", ""))
         ],
-        "images": [i for i in client.images.list() if (i.labels or {}).get(LABEL) == RUN or any(map(ours, i.tags))],
+        "images": [i for i in client.images.list() if (i.labels or {}).get(LABEL) == run or any(map(ours, i.tags))],
         # A swarm network outlives `docker swarm leave` for a moment, and then goes by itself.
         "networks": [n for n in client.networks.list() if ours(n.name) and n.attrs.get("Scope") != "swarm"],
         "volumes": [
-            v for v in client.volumes.list() if ours(v.name) or (v.attrs.get("Labels") or {}).get(LABEL) == RUN
+            v for v in client.volumes.list() if ours(v.name) or (v.attrs.get("Labels") or {}).get(LABEL) == run
         ],
     }
     if client.info()["Swarm"]["LocalNodeState"] == "active":
@@ -54,3 +66,36 @@ def remove(found: dict[str, list]) -> None:
         if not waiting:
             return
         images = waiting
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def runs() -> Iterator[dict[str, int]]:
+    """The machine-wide list of runs under way, held under a lock while the caller changes it."""
+    with RUNS.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        listed = json.loads(RUNS.read_text()) if RUNS.exists() else {}
+        yield listed
+        RUNS.write_text(json.dumps(listed))
+
+
+def remove_dead_runs(client: docker.DockerClient) -> dict[str, dict[str, list]]:
+    """Remove what each run whose process is gone left behind (a live run's things stay); return it by run."""
+    with runs() as listed:
+        dead = [run for run, pid in listed.items() if not alive(pid)]
+        removed = {}
+        for run in dead:
+            found = leftovers(client, run)
+            remove(found)
+            removed[run] = {kind: items for kind, items in found.items() if items}
+            del listed[run]
+    return {run: found for run, found in removed.items() if found}

@@ -7,8 +7,11 @@ import sys
 import time
 from pathlib import Path
 
+import docker
 import pytest
 
+from pytest_layercake import sweep
+from pytest_layercake.containers import LABEL, RUN
 from pytest_layercake.plugin import MARKERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,3 +121,30 @@ def test_a_test_that_waits_forever_fails_named(tmp_path):
         f"a test that waits forever did not fail on the harness's time limit:\n{result.stdout[-1500:]}"
     )
     assert time.monotonic() - started < 30, "the time limit did not end the waiting test"
+
+
+@pytest.mark.docker
+def test_next_run_removes_what_a_killed_run_left(docker_client, project):
+    """A run killed from outside (a CI time limit) can't sweep; the next one removes its things, and no live run's."""
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True, capture_output=True)
+    killed, live = f"k{RUN[1:]}", f"l{RUN[1:]}"
+    with sweep.runs() as listed:
+        listed.update({killed: int(ended.stdout), live: os.getpid()})
+    made = {
+        run: docker_client.containers.create(project.base_image, ["true"], labels={LABEL: run})
+        for run in (killed, live)
+    }
+    try:
+        removed = sweep.remove_dead_runs(docker_client)
+        kept = {c.id for c in docker_client.containers.list(all=True, filters={"label": LABEL})}
+        assert made[killed].id not in kept and killed in removed, f"the killed run's container is still there: {kept}"
+        assert made[live].id in kept and live not in removed, "a live run's container was removed"
+    finally:
+        for container in made.values():
+            try:
+                container.remove(force=True)
+            except docker.errors.NotFound:  # the sweep removed it
+                pass
+        with sweep.runs() as listed:
+            listed.pop(live, None)
+            listed.pop(killed, None)

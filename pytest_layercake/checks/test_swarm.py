@@ -27,6 +27,7 @@ from pytest_layercake.budgets import (
 )
 from pytest_layercake.build import build
 from pytest_layercake.containers import COMPOSE_FILE, ComposeStack, run_name
+from pytest_layercake.sweep import alive
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -94,14 +95,6 @@ def deploy(cwd: Path, files: list[str], stack: str, image: str) -> None:
 # Which processes use the test swarm, and whether the tests made it: test runs (xdist workers, a project's run inside
 # a test) may share the engine's one swarm, which the last of them leaves.
 SWARM_USERS = Path(tempfile.gettempdir()) / "layercake-swarm-users.json"
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @contextlib.contextmanager
