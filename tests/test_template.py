@@ -177,15 +177,27 @@ def test_update_leaves_no_conflict(updated):
     assert not rejected and not marked, f"`copier update` left {rejected} and conflict markers in {marked}"
 
 
-def test_changed_answers_reach_the_owners_files(releases, tmp_path):
-    """`copier update -d port=... -d writable=...` of a project whose owner made the contract and app.py their own:
-    the answer reaches them too, and the project agrees with itself."""
+@pytest.mark.parametrize("command", ["update", "recopy"])
+def test_changed_answers_reach_the_owners_files(releases, tmp_path, command):
+    """`copier update` (or `recopy`) `-d port=... -d writable=...` of a project whose owner made the contract and app.py
+    their own: the answer reaches them too, and the project agrees with itself."""
     folder = generate(releases, tmp_path / "reanswered", NOW, {"port": 8080, "writable": ["/data"]})
     edit(folder / "layercake.toml", "\n[change]\n", "\n# The owner's own note.\n[change]\n")
     edit(folder / "app.py", "\n\nif __name__", "\n\n# The owner's own route goes here.\n\nif __name__")
     commit_all(folder, "the owner's contract and app")
+    # recopy renders the release over the project, so it asks before each file it overwrites, unless told.
+    overwrite = ["--overwrite"] if command == "recopy" else []
     copier_cli.copier(
-        "update", "--quiet", "--trust", "--defaults", "-d", "port=9000", "-d", 'writable=["/app/instance"]', cwd=folder
+        command,
+        *overwrite,
+        "--quiet",
+        "--trust",
+        "--defaults",
+        "-d",
+        "port=9000",
+        "-d",
+        'writable=["/app/instance"]',
+        cwd=folder,
     )
     contract = load(folder)
     assert (contract.port, contract.writable) == (9000, ("/tmp", "/app/instance")), (
