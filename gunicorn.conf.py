@@ -11,7 +11,10 @@ import sys
 
 from gunicorn import glogging
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+# The port has one source, the Dockerfile's ENV PORT (copier's answer); this file only reads it.
+if "PORT" not in os.environ:
+    raise SystemExit("PORT is not set: the image's ENV PORT sets it; set it to run gunicorn outside the image")
+bind = f"0.0.0.0:{os.environ['PORT']}"
 
 
 def _cpu_limit(cgroup: pathlib.Path = pathlib.Path("/sys/fs/cgroup")) -> float:

@@ -204,9 +204,10 @@ def test_gunicorn_settings_suit_a_container(container):
     )
 
 
-def test_gunicorn_conf_names_only_real_settings(project):
+def test_gunicorn_conf_names_only_real_settings(project, contract, monkeypatch):
     """gunicorn ignores a misspelt setting without a word, so the file's names are checked against its own list."""
     conf = project.template_file("gunicorn.conf.py", "gunicorn reads its settings from it")
+    monkeypatch.setenv("PORT", str(contract.port))  # as the image's ENV PORT sets it
     known = {setting.name for setting in KNOWN_SETTINGS}
     names = {
         name
