@@ -79,13 +79,18 @@ def alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def runs() -> Iterator[dict[str, int]]:
-    """The machine-wide list of runs under way, held under a lock while the caller changes it."""
-    with RUNS.with_suffix(".lock").open("a") as lock:
+def shared_record(path: Path, empty: dict) -> Iterator[dict]:
+    """A machine-wide JSON record that test runs share, held under a lock while the caller changes it."""
+    with path.with_suffix(".lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        listed = json.loads(RUNS.read_text()) if RUNS.exists() else {}
-        yield listed
-        RUNS.write_text(json.dumps(listed))
+        record = json.loads(path.read_text()) if path.exists() else empty
+        yield record
+        path.write_text(json.dumps(record))
+
+
+def runs() -> contextlib.AbstractContextManager[dict[str, int]]:
+    """The machine-wide list of runs under way, held under a lock while the caller changes it."""
+    return shared_record(RUNS, {})
 
 
 def remove_dead_runs(client: docker.DockerClient) -> dict[str, dict[str, list]]:

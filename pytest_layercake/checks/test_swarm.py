@@ -1,7 +1,6 @@
 """Scale out: the compose file deployed unchanged as a swarm stack, updated replica by replica and rolled back."""
 
 import contextlib
-import fcntl
 import json
 import math
 import os
@@ -27,7 +26,7 @@ from pytest_layercake.budgets import (
 )
 from pytest_layercake.build import build
 from pytest_layercake.containers import COMPOSE_FILE, ComposeStack, run_name
-from pytest_layercake.sweep import alive
+from pytest_layercake.sweep import alive, shared_record
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -100,12 +99,9 @@ SWARM_USERS = Path(tempfile.gettempdir()) / "layercake-swarm-users.json"
 @contextlib.contextmanager
 def swarm_users() -> Iterator[dict]:
     """The machine-wide list of the swarm's users, held under a lock while the caller changes it."""
-    with SWARM_USERS.with_suffix(".lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        users = json.loads(SWARM_USERS.read_text()) if SWARM_USERS.exists() else {"made": False, "pids": []}
+    with shared_record(SWARM_USERS, {"made": False, "pids": []}) as users:
         users["pids"] = [pid for pid in users["pids"] if alive(pid)]
         yield users
-        SWARM_USERS.write_text(json.dumps(users))
 
 
 @pytest.fixture(scope="module")
