@@ -65,7 +65,7 @@ up: ## Build and start the app at http://127.0.0.1:5000
 	docker compose up --build
 
 dev: ## Run with auto-reload, syncing edits to the app's files into the container
-	docker compose -f compose.yaml -f compose.override.yaml -f compose.dev.yaml watch
+	docker compose -f docker-compose.yml -f docker-compose.override.yml -f docker-compose.dev.yml watch
 
 down: ## Stop the app and remove its containers and network
 	docker compose down

@@ -50,8 +50,8 @@ def edit(path: str, old: str, new: str, count: int = 1) -> None:
 def renamed(name: str) -> list[tuple[str, str, str]]:
     """(file, text, replacement) for the project's name."""
     return [
-        ("compose.yaml", "${IMAGE:-layercake:dev}", f"${{IMAGE:-{name}:dev}}"),
-        ("compose.yaml", "(layercake:<git sha>)", f"({name}:<git sha>)"),
+        ("docker-compose.yml", "${IMAGE:-layercake:dev}", f"${{IMAGE:-{name}:dev}}"),
+        ("docker-compose.yml", "(layercake:<git sha>)", f"({name}:<git sha>)"),
         (".env.example", "(default layercake:dev)", f"(default {name}:dev)"),
         (".env.example", "IMAGE=layercake:dev", f"IMAGE={name}:dev"),
         ("Dockerfile", 'org.opencontainers.image.title="layercake"', f'org.opencontainers.image.title="{name}"'),
@@ -65,7 +65,7 @@ def moved(port: int) -> list[tuple[str, str, str]]:
     return [
         ("Dockerfile", f"ENV PORT={was}", f"ENV PORT={port}"),
         ("layercake.toml", f"port = {was}", f"port = {port}"),
-        ("compose.override.yaml", f'"127.0.0.1:${{PORT:-{was}}}:{was}"', f'"127.0.0.1:${{PORT:-{port}}}:{port}"'),
+        ("docker-compose.override.yml", f'"127.0.0.1:${{PORT:-{was}}}:{was}"', f'"127.0.0.1:${{PORT:-{port}}}:{port}"'),
         ("app.py", f"app.run(port={was})", f"app.run(port={port})"),
         ("Makefile", f"http://127.0.0.1:{was}", f"http://127.0.0.1:{port}"),
         (".env.example", f"PORT={was}", f"PORT={port}"),
@@ -96,8 +96,8 @@ def add_writable(folders: list[str]) -> None:
     edit("Dockerfile", "\nCOPY requirements.txt .\n", f"\n{made}COPY requirements.txt .\n")
     names = {folder: folder.strip("/").replace("/", "-") for folder in folders}
     mounts = "".join(f"      - type: volume\n        source: {names[f]}\n        target: {f}\n" for f in folders)
-    edit("compose.yaml", "        target: /tmp\n", f"        target: /tmp\n{mounts}")
-    with Path("compose.yaml").open("a") as compose:
+    edit("docker-compose.yml", "        target: /tmp\n", f"        target: /tmp\n{mounts}")
+    with Path("docker-compose.yml").open("a") as compose:
         compose.write("\nvolumes:\n" + "".join(f"  {name}:\n" for name in names.values()))
     # Kubernetes names a volume with lowercase letters, digits and -.
     pod_names = {folder: re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63] for folder, name in names.items()}

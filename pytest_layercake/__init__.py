@@ -1,7 +1,7 @@
 """The harness, the pytest plugin pytest-layercake: generic proofs of Docker practices, run against a
 Flask-and-gunicorn image.
 
-A project needs, at its root, a Dockerfile, compose.yaml (plus compose.override.yaml, which publishes the app's port
+A project needs, at its root, a Dockerfile, docker-compose.yml (plus docker-compose.override.yml, which publishes the app's port
 on 127.0.0.1) and layercake.toml, the app contract that contract.py reads. Install the plugin's wheel beside the
 pinned test libraries (requirements-dev.txt), with the tools in a venv of their own (requirements-tools.txt, found by
 tools.py), and `pytest` there does the rest: the `pytest11` entry point loads

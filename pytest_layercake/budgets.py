@@ -72,7 +72,7 @@ SWARM_CONVERGE_MAX_S = 120
 # The test stack's health start period: a replica's failed checks count only after it. A rollout boots a replica beside
 # the serving ones, so it gets this many times the app's own start measured in the same run (app_start_s), at least the
 # minimum: a slow-booting app is not killed mid-rollout, and a release whose check never passes is still rolled back
-# soon. compose.yaml's own start_period (the owner's allowance for a boot) caps it.
+# soon. docker-compose.yml's own start_period (the owner's allowance for a boot) caps it.
 SWARM_START_PERIOD_PER_APP_START = 3
 SWARM_START_PERIOD_MIN_S = 3
 # The point of start-first with a healthcheck: no request fails while replicas are replaced.

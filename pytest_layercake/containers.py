@@ -37,9 +37,9 @@ PASSED_THROUGH = (
 
 # The compose files, named once: `docker compose up` loads the first two by itself, `docker stack deploy -c` the first
 # alone, and the dev loop (`make dev`) all three.
-COMPOSE_FILE = "compose.yaml"
-COMPOSE_FILES = [COMPOSE_FILE, "compose.override.yaml"]
-DEV_FILES = [*COMPOSE_FILES, "compose.dev.yaml"]
+COMPOSE_FILE = "docker-compose.yml"
+COMPOSE_FILES = [COMPOSE_FILE, "docker-compose.override.yml"]
+DEV_FILES = [*COMPOSE_FILES, "docker-compose.dev.yml"]
 
 
 def run_name(kind: str) -> str:
@@ -51,7 +51,7 @@ def run_name(kind: str) -> str:
 LOG_NEVER = {
     "WARNING: This is a development server": "the image must run gunicorn, never `python app.py`",
     "Debugger is active": "the Werkzeug debugger must never run in the image",
-    "Reloader is on": "gunicorn --reload belongs in compose.dev.yaml, never in the image",
+    "Reloader is on": "gunicorn --reload belongs in docker-compose.dev.yml, never in the image",
     "Control server error": "gunicorn's control socket can't be created here: keep control_socket_disable = True",
     "WORKER TIMEOUT": "a worker hung; check the memory and pids limits",
     "No usable temporary directory": "Python found nowhere to write: keep the tmpfs on /tmp",

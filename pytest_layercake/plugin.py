@@ -18,7 +18,7 @@ from pytest_layercake import alone, budgets, durations, sweep
 from pytest_layercake import report as figures
 from pytest_layercake.budgets import STARTUP_TIMEOUT_S
 from pytest_layercake.build import Build, build, own_lineage
-from pytest_layercake.containers import RUN, ComposeStack, LoopbackContainer, run_name
+from pytest_layercake.containers import COMPOSE_FILES, RUN, ComposeStack, LoopbackContainer, run_name
 from pytest_layercake.contract import Contract, ContractError
 from pytest_layercake.http import free_port
 from pytest_layercake.layers import OwnLayers
@@ -254,6 +254,12 @@ def image(base_image, project, contract, docker_client) -> Iterator[str]:
     testcontainers' DockerCompose runs the build, which is BuildKit's; its DockerImage would use the classic builder,
     which users no longer get (testcontainers-python#940).
     """
+    missing = [name for name in COMPOSE_FILES if not (project.root / name).is_file()]
+    if missing:
+        give_up(
+            f"{', '.join(missing)} not in {project.root}: the checks run the app from the compose files by these names "
+            "(pytest_layercake/containers.py); rename yours if they are compose.yaml and the like"
+        )
     compose = ComposeStack(project, run_name("test"), free_port())
     tag = compose.environ()["IMAGE"]
     try:
@@ -358,7 +364,7 @@ def compose_stack(project, base_image) -> Callable[..., ComposeStack]:
 
 @pytest.fixture(scope="session")
 def stack(compose_stack) -> Iterator[ComposeStack]:
-    """The project's compose.yaml, up and healthy (`up --build --wait`), under a project name of its own."""
+    """The project's docker-compose.yml, up and healthy (`up --build --wait`), under a project name of its own."""
     with compose_stack() as running:
         yield running
 

@@ -8,9 +8,11 @@ import yaml
 from pytest_layercake.tools import tool
 
 
-def copier(*args: str | Path, cwd: Path | None = None) -> None:
+def copier(*args: str | Path, cwd: Path | None = None) -> str:
+    """Run copier; return what it said on stderr (its messages, a task's and a migration's)."""
     result = subprocess.run([tool("copier"), *args], check=False, cwd=cwd, capture_output=True, text=True)
     assert result.returncode == 0, f"`copier {' '.join(map(str, args))}` failed:\n{result.stderr[-3000:]}"
+    return result.stderr
 
 
 def copy(template: Path, dest: Path, ref: str, answers: dict) -> Path:
@@ -22,6 +24,7 @@ def copy(template: Path, dest: Path, ref: str, answers: dict) -> Path:
     return dest
 
 
-def update(project: Path) -> None:
-    """`copier update --trust --defaults` in project: the template's latest release, the answers it was made with."""
-    copier("update", "--quiet", "--trust", "--defaults", cwd=project)
+def update(project: Path, *args: str) -> str:
+    """`copier update --trust --defaults --conflict inline` in project: the template's latest release, the answers it
+    was made with, and args; return what copier said."""
+    return copier("update", "--quiet", "--trust", "--defaults", "--conflict", "inline", *args, cwd=project)

@@ -109,10 +109,10 @@ def test_answers_reach_the_project(shop):
         "RUN mkdir -p /app/instance && chown 10001:0 /app/instance && chmod g=u /app/instance",
     ):
         assert line in dockerfile, f"the Dockerfile lacks {line!r}"
-    web = yaml.safe_load((shop / "compose.yaml").read_text())["services"]["web"]
+    web = yaml.safe_load((shop / "docker-compose.yml").read_text())["services"]["web"]
     assert web["image"] == "${IMAGE:-shop:dev}", web["image"]
     assert {v["target"] for v in web["volumes"]} == {"/tmp", "/app/instance", "/data"}, web["volumes"]
-    assert yaml.safe_load((shop / "compose.override.yaml").read_text())["services"]["web"]["ports"] == [
+    assert yaml.safe_load((shop / "docker-compose.override.yml").read_text())["services"]["web"]["ports"] == [
         "127.0.0.1:${PORT:-8080}:8080"
     ]
     assert "app.run(port=8080)" in (shop / "app.py").read_text()

@@ -1,4 +1,4 @@
-"""How the swarm check reads compose.yaml's health timings (`docker compose config` writes Go durations)."""
+"""How the swarm check reads docker-compose.yml's health timings (`docker compose config` writes Go durations)."""
 
 import pytest
 

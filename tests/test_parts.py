@@ -157,7 +157,7 @@ def pod(project):
 
 @pytest.fixture
 def compose_web(project):
-    return yaml.safe_load((project.root / "compose.yaml").read_text())["services"]["web"]
+    return yaml.safe_load((project.root / "docker-compose.yml").read_text())["services"]["web"]
 
 def test_grace(pod, compose_web):
     grace = pod["terminationGracePeriodSeconds"]

@@ -4,6 +4,7 @@ harness run there is green, each breakage of it is caught by the check that name
 same harness without the project's copy of it."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pytest_layercake.budgets import TEMPLATE_RUN_MAX_S
 from pytest_layercake.contract import load
@@ -74,15 +76,35 @@ GIT = [
     "-c",
     "init.defaultBranch=main",
 ]
-# Two releases of a scratch clone of the template: the earlier one as the template was before its restart policy had
-# one source, and the working tree, tagged with pyproject.toml's version.
-EARLIER = "0.2.0"
-NOW = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]["version"]
-EARLIER_CHANGE = ("compose.yaml", "    stop_grace_period:", "    restart: on-failure:5\n    stop_grace_period:")
-# ...and whose guide app answered differently: a change to a file the owner replaces, which must not reach the owner.
-EARLIER_APP = ("app.py", 'return "nice to meet you"', 'return "nice to meet you!"')
+# The releases before this one, newest first, with their commits (CHANGELOG.md's headings), and this one, the working
+# tree, tagged with pyproject.toml's version.
+ROOT = Path(__file__).resolve().parent.parent
+RELEASED = re.findall(r"^## (\S+) \(commit ([0-9a-f]{7,40})\)$", (ROOT / "CHANGELOG.md").read_text(), re.MULTILINE)
+NOW = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+# An update is proved from each of the last three (the update matrix), and the newest runs the whole harness.
+MATRIX = [version for version, _ in RELEASED[:3]]
+NEWEST = MATRIX[0]
 # What the notes app's owner answers `copier copy` (README "Make it yours").
 NOTES_ANSWERS = {"project_name": "notes", "port": 8000, "serves_page": False, "writable": ["/app/instance"]}
+# The owner's edits of the template's files, each of a file every release has (old name, new name, text, edited).
+OWNER_EDITS = [
+    (
+        "Dockerfile",
+        "Dockerfile",
+        "\nENV PORT=8000\n",
+        "\nENV PORT=8000\n# The owner's own setting.\nENV NOTES_PER_PAGE=20\n",
+    ),
+    (
+        "compose.override.yaml",
+        "docker-compose.override.yml",
+        '      - "127.0.0.1:${PORT:-8000}:8000"\n',
+        '      - "127.0.0.1:${PORT:-8000}:8000"\n    environment:\n      NOTES_BANNER: "owner\'s own"\n',
+    ),
+]
+# A template file the owner deleted: the update leaves it deleted (docs/template.md).
+DELETED = ".pre-commit-config.yaml"
+# The answer the owner flips in the update (docs/template.md): the Kubernetes manifests arrive, made for the answers.
+FLIPPED = ("kubernetes", "true")
 
 
 def git(folder: Path, *args: str) -> str:
@@ -96,18 +118,25 @@ def commit_all(folder: Path, message: str) -> None:
 
 @pytest.fixture(scope="module")
 def releases(project, tmp_path_factory) -> Path:
-    """A scratch git repository of the template, tagged at an earlier release and at the working tree; it needs no
-    tag of this repository, so a clone without tags works too."""
-    repo = project.copy(tmp_path_factory.mktemp("template") / "layercake")
-    git(repo, "init", "-q")
-    for file, before, earlier in (EARLIER_CHANGE, EARLIER_APP):
-        edit(repo / file, before, earlier)
-    commit_all(repo, "the earlier release")
-    git(repo, "tag", EARLIER)
-    for file, before, earlier in (EARLIER_CHANGE, EARLIER_APP):
-        edit(repo / file, earlier, before)
+    """A scratch clone of this repository, its earlier releases tagged at their commits, and the working tree committed
+    on top and tagged as the release under test; it needs no tag of this repository, only its history."""
+    repo = tmp_path_factory.mktemp("template") / "layercake"
+    cloned = subprocess.run([*GIT, "clone", "-q", str(project.root), str(repo)], check=False, capture_output=True)
+    assert cloned.returncode == 0, f"the update matrix needs this repository's history, a git clone: {cloned.stderr}"
+    for version, commit in RELEASED:
+        known = subprocess.run([*GIT, "-C", str(repo), "cat-file", "-e", f"{commit}^{{commit}}"], check=False)
+        assert known.returncode == 0, (
+            f"release {version}'s commit {commit} (CHANGELOG.md) is not in this clone: fetch the whole history "
+            "(git fetch --unshallow)"
+        )
+        git(repo, "tag", "-f", version, commit)
+    git(repo, "rm", "-rqf", ".")
+    project.copy(repo / "tree")
+    for child in (repo / "tree").iterdir():
+        child.rename(repo / child.name)
+    (repo / "tree").rmdir()
     commit_all(repo, "the release under test")
-    git(repo, "tag", NOW)
+    git(repo, "tag", "-f", NOW)
     return repo
 
 
@@ -119,23 +148,33 @@ def generate(releases: Path, dest: Path, ref: str, answers: dict) -> Path:
     return dest
 
 
-def update(project_folder: Path) -> None:
-    """`copier update` to the template's latest release, with the answers the project was made with."""
-    copier_cli.update(project_folder)
+def update(project_folder: Path, *args: str) -> str:
+    """`copier update --conflict inline` to the template's latest release, with the answers the project was made with
+    and args; return what copier said."""
+    return copier_cli.update(project_folder, *args)
+
+
+def owners_project(releases: Path, example: Path, dest: Path, release: str) -> dict[str, bytes]:
+    """A project of release made the notes app's own (README "Make it yours"), with the owner's edits of the template's
+    files, committed; return the owner's own files and their bytes."""
+    generate(releases, dest, release, NOTES_ANSWERS)
+    for name in GUIDE_APP:
+        target = dest / name
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    shutil.copytree(example, dest, dirs_exist_ok=True)
+    for old, _, text, edited in OWNER_EDITS:
+        edit(dest / old, text, edited)
+    (dest / DELETED).unlink()
+    commit_all(dest, "the notes app, and the owner's settings")
+    return {str(p.relative_to(example)): p.read_bytes() for p in example.rglob("*") if p.is_file()}
 
 
 @pytest.fixture(scope="module")
 def updated(releases, example, tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
-    """A project generated from the earlier release, made the notes app's own (README "Make it yours"), then updated
-    to the release under test; with the owner's files as the owner committed them."""
-    folder = generate(releases, tmp_path_factory.mktemp("second-app") / "notes", EARLIER, NOTES_ANSWERS)
-    for name in GUIDE_APP:
-        target = folder / name
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
-    shutil.copytree(example, folder, dirs_exist_ok=True)
-    commit_all(folder, "the notes app")
-    owned = {str(p.relative_to(example)): p.read_bytes() for p in example.rglob("*") if p.is_file()}
-    update(folder)
+    """The owner's project of the newest earlier release, updated to the release under test with a flipped answer."""
+    folder = tmp_path_factory.mktemp("second-app") / "notes"
+    owned = owners_project(releases, example, folder, NEWEST)
+    update(folder, "-d", "=".join(FLIPPED))
     return folder, owned
 
 
@@ -144,37 +183,71 @@ def second_app(updated) -> Path:
     return updated[0]
 
 
-def test_update_keeps_the_owners_files(updated):
-    folder, owned = updated
-    changed = sorted(name for name, content in owned.items() if (folder / name).read_bytes() != content)
-    assert not changed, (
-        f"`copier update` changed the owner's files {changed} (the template changed {EARLIER_APP[0]} since "
-        f"{EARLIER}): keep the files an owner replaces in copier.yml's _skip_if_exists"
-    )
-
-
-def test_update_brings_the_templates_changes(updated, releases):
-    folder, _ = updated
-    answers = (folder / ".copier-answers.yml").read_text()
-    assert f"_commit: {NOW}" in answers, f"the project was not updated to {NOW}:\n{answers}"
-    file, _, earlier = EARLIER_CHANGE
-    assert earlier not in (folder / file).read_text(), f"the template's change to {file} since {EARLIER} did not arrive"
-
-
-def test_update_leaves_no_conflict(updated):
-    folder, _ = updated
+def conflicts(folder: Path) -> tuple[list[str], list[str]]:
+    """The .rej files an update left in folder, and the files that hold conflict markers."""
     files = git(folder, "ls-files", "--cached", "--others", "--exclude-standard").splitlines()
     files = sorted(set(files))  # an unmerged file is listed once per stage
     rejected = [name for name in files if name.endswith(".rej")]
     marked = [
         name
         for name in files
-        if any(
+        if (folder / name).is_file()
+        and any(
             line.startswith(("<<<<<<< ", ">>>>>>> "))
             for line in (folder / name).read_text(errors="replace").splitlines()
         )
     ]
-    assert not rejected and not marked, f"`copier update` left {rejected} and conflict markers in {marked}"
+    return rejected, marked
+
+
+def check_update(folder: Path, owned: dict[str, bytes], release: str) -> None:
+    """What docs/template.md promises of an update from release: the release under test, no conflict, the owner's files
+    and edits kept, the deleted file still deleted, the flipped answer applied."""
+    answers = yaml.safe_load((folder / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == NOW, f"the project of {release} was not updated to {NOW}: {answers}"
+    rejected, marked = conflicts(folder)
+    assert not rejected and not marked, f"updating from {release} left {rejected} and conflict markers in {marked}"
+    changed = sorted(name for name, content in owned.items() if (folder / name).read_bytes() != content)
+    assert not changed, (
+        f"updating from {release} changed the owner's files {changed}: keep the files an owner replaces in copier.yml's "
+        "_skip_if_exists"
+    )
+    for old, new, _, edited in OWNER_EDITS:
+        assert edited in (folder / new).read_text(), f"updating from {release} lost the owner's edit of {old} ({new})"
+        if old != new:
+            assert not (folder / old).exists(), f"updating from {release} left {old} beside {new}"
+    assert not (folder / DELETED).exists(), f"updating from {release} brought back {DELETED}, which the owner deleted"
+    deployment = folder / "deploy/k8s/deployment.yaml"
+    assert deployment.is_file(), f"`-d {'='.join(FLIPPED)}` in the update from {release} did not bring deploy/k8s"
+    manifest = deployment.read_text()
+    for made in ("name: notes", "containerPort: 8000", "mountPath: /app/instance"):
+        assert made in manifest, f"deploy/k8s/deployment.yaml after the update from {release} lacks {made!r}"
+
+
+# The modules of the inner loop's checks (`make check`), each of which must pass a check in an updated project.
+INNER_LOOP = {"test_contract", "test_logs", "test_signals"}
+
+
+# The older releases' updated projects run the inner loop's checks (`make check`); the newest one's runs them all, in
+# test_second_app_passes_every_generic_proof_from_the_installed_wheel.
+@pytest.mark.xdist_group("update-matrix")
+@pytest.mark.parametrize("release", MATRIX)
+def test_update_from_a_release_keeps_the_owners_edits(project, releases, example, tmp_path, release, request, report):
+    if release == NEWEST:
+        folder, owned = request.getfixturevalue("updated")
+    else:
+        folder = tmp_path / "notes"
+        owned = owners_project(releases, example, folder, release)
+        update(folder, "-d", "=".join(FLIPPED))
+    check_update(folder, owned, release)
+    if release != NEWEST:
+        outcomes = run_harness(project, folder, "-m", "inner_loop or not docker")
+        output = outcomes.pop("_output")
+        failed = sorted(name for name, outcome in outcomes.items() if outcome == "failed")
+        assert not failed, f"after the update from {release}, `make check` fails {failed}:\n{output[-3000:]}"
+        passed = {name.split("::")[0].split(".")[-1] for name, outcome in outcomes.items() if outcome == "passed"}
+        assert INNER_LOOP <= passed, f"after the update from {release}, no check of {INNER_LOOP - passed} passed"
+        report.setdefault("update_matrix", {})[release] = f"{sum(o == 'passed' for o in outcomes.values())} passed"
 
 
 @pytest.mark.parametrize("command", ["update", "recopy"])
@@ -228,7 +301,7 @@ BROKEN_ANCHOR = ("Dockerfile", "\nCOPY requirements.txt .\n", "\nCOPY requiremen
 
 def test_update_that_breaks_a_task_anchor_changes_nothing(releases, tmp_path):
     """The task fails on a template change it can't apply: the project is as it was, and the message names the text."""
-    folder = generate(releases, tmp_path / "anchored", EARLIER, {"writable": ["/app/instance"]})
+    folder = generate(releases, tmp_path / "anchored", NEWEST, {"writable": ["/app/instance"]})
     broken = tmp_path / "broken-release"
     git(tmp_path, "clone", "-q", str(releases), str(broken))
     git(broken, "checkout", "-q", NOW)
@@ -249,19 +322,31 @@ def test_update_that_breaks_a_task_anchor_changes_nothing(releases, tmp_path):
     assert not left, f"the failed update left the project changed (.copier/answers.py should restore it):\n{left}"
 
 
-def test_update_shows_a_conflict_with_the_owners_edit(releases, tmp_path, report):
-    """The owner edited the line the template also changed: copier leaves both versions, marked, in the file."""
-    folder = generate(releases, tmp_path / "edited", EARLIER, {})
-    file, _, earlier = EARLIER_CHANGE
-    edit(folder / file, earlier, earlier.replace("on-failure:5", "always"))
-    commit_all(folder, "the owner's restart policy")
-    update(folder)
-    text = (folder / file).read_text()
-    start, end = text.find("<<<<<<<"), text.find(">>>>>>>")
-    assert start >= 0 and end > start, f"the conflicting edit of {file} was merged without a word:\n{text}"
+# A line the owner edits that the template changed since the newest earlier release: (old file, new file, line, edit).
+CONFLICTING = (
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "compose loads this file after compose.yaml by itself, and",
+    "compose loads this file, our team's edit, after compose.yaml by itself, and",
+)
+
+
+def test_update_names_a_conflict_with_the_owners_edit(releases, tmp_path, report):
+    """The owner edited a line the template also changed: the update leaves both versions, marked, in the file, and
+    names the file."""
+    folder = generate(releases, tmp_path / "edited", NEWEST, {})
+    old, new, line, edited = CONFLICTING
+    edit(folder / old, line, edited)
+    commit_all(folder, "the owner's comment")
+    said = update(folder)
+    text = (folder / new).read_text()
+    start, end = text.find("<<<<<<< before updating"), text.find(">>>>>>> after updating")
+    assert start >= 0 and end > start, f"the conflicting edit of {old} was merged into {new} without a word:\n{text}"
     hunk = text[start : text.index("\n", end)]
     report["update_conflict"] = hunk
-    assert "restart: always" in hunk, f"the owner's line is not among the conflict's sides:\n{hunk}"
+    assert edited in hunk, f"the owner's line is not among the conflict's sides:\n{hunk}"
+    assert new in said, f"the update did not name {new}, which it left in conflict:\n{said}"
+    assert conflicts(folder)[1] == [new], f"the update left conflict markers in {conflicts(folder)[1]}, not in {new}"
 
 
 # Its own group, so that another worker runs it beside the rest of this module.
@@ -306,7 +391,7 @@ BREAKAGES = {
         "test_layers.py::test_other_source_change_reuses_the_dependency_layer",
     ),
     "no volume on the writable folder": (
-        "compose.yaml",
+        "docker-compose.yml",
         "      - type: volume\n        source: app-instance\n        target: /app/instance\n",
         "",
         "test_compose.py::test_stack_root_filesystem_is_read_only_but_writable_paths_work",
@@ -324,7 +409,7 @@ BREAKAGES = {
         "test_bad_input.py::test_slow_client_does_not_block_others",
     ),
     "stop_grace_period shorter than graceful_timeout": (
-        "compose.yaml",
+        "docker-compose.yml",
         "stop_grace_period: 15s",
         "stop_grace_period: 5s",
         "test_compose.py::test_stop_grace_period_outlasts_graceful_timeout",
@@ -336,13 +421,13 @@ BREAKAGES = {
         "test_signals.py::test_graceful_timeout_ends_before_docker_kills",
     ),
     "a second restart policy": (
-        "compose.yaml",
+        "docker-compose.yml",
         "    stop_grace_period:",
         "    restart: always\n    stop_grace_period:",
         "test_compose.py::test_restart_policy_has_one_source",
     ),
     "health checked every 5 minutes, 10 retries": (
-        "compose.yaml",
+        "docker-compose.yml",
         "      interval: 10s\n      timeout: 3s\n      retries: 3\n",
         "      interval: 5m\n      timeout: 3s\n      retries: 10\n",
         "test_compose.py::test_dead_app_is_noticed_in_time[compose]",
@@ -370,9 +455,9 @@ WHEEL_PROJECT = [
     "baseline.py",
     "Dockerfile",
     ".dockerignore",
-    "compose.yaml",
-    "compose.override.yaml",
-    "compose.dev.yaml",
+    "docker-compose.yml",
+    "docker-compose.override.yml",
+    "docker-compose.dev.yml",
     "gunicorn.conf.py",
     "requirements.txt",
     "layercake.toml",

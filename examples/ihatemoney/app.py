@@ -9,7 +9,7 @@ from ihatemoney.run import create_app
 
 import baseline
 
-# The folder the app writes to (a volume in compose.yaml): the database, and the lock that orders its migrations.
+# The folder the app writes to (a volume in docker-compose.yml): the database, and the lock that orders its migrations.
 DATA = Path(os.environ.setdefault("DATA_DIR", "/var/lib/ihatemoney"))
 os.environ.setdefault("IHATEMONEY_SETTINGS_FILE_PATH", str(Path(__file__).with_name("ihatemoney.cfg")))
 

@@ -29,7 +29,7 @@ BINFMT = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
 
 @pytest.fixture(scope="module")
 def arm64_stack(project, docker_client, report, tmp_path_factory):
-    """compose.yaml's stack built and run for linux/arm64; its build and first answer are timed for the report."""
+    """docker-compose.yml's stack built and run for linux/arm64; its build and first answer are timed for the report."""
     native = platform.machine() in ("aarch64", "arm64")
     if not native and not (BINFMT.exists() and BINFMT.read_text().startswith("enabled")):
         pytest.skip(

@@ -30,7 +30,7 @@ def test_stack_publishes_on_loopback_only(stack, contract):
     published = stack.compose("port", "web", str(contract.port)).split()
     assert published == [f"127.0.0.1:{stack.port}"], (
         f'compose publishes the app on {published}: keep ports "127.0.0.1:${{PORT:-...}}:{contract.port}" in '
-        "compose.override.yaml"
+        "docker-compose.override.yml"
     )
 
 
@@ -57,10 +57,10 @@ def test_stack_root_filesystem_is_read_only_but_writable_paths_work(web, contrac
     exit_code, output = web.exec_run(["python", "-c", TRY_WRITES, *contract.writable])
     assert exit_code == 0, (
         f"the app could not write to one of {list(contract.writable)} (writable in layercake.toml): give each a "
-        f"tmpfs or a volume in compose.yaml owned by the app's user ({output.decode().strip()[-300:]})"
+        f"tmpfs or a volume in docker-compose.yml owned by the app's user ({output.decode().strip()[-300:]})"
     )
     assert output.decode().strip() == "Read-only file system", (
-        f"writing to the app's folder gave {output.decode().strip()!r}: keep read_only: true in compose.yaml"
+        f"writing to the app's folder gave {output.decode().strip()!r}: keep read_only: true in docker-compose.yml"
     )
 
 
@@ -97,7 +97,7 @@ def test_compose_stop_and_down_are_graceful(docker_client, compose_stack, contra
         exit_code = graceful_exit(docker_client, web.id, since)
     report[f"compose_{command}_s"] = round(seconds, 2)
     assert grace and signal in ("SIGTERM", "15"), (
-        f"compose stops the app with {signal} after {grace} s: keep stop_grace_period in compose.yaml and no "
+        f"compose stops the app with {signal} after {grace} s: keep stop_grace_period in docker-compose.yml and no "
         "stop_signal other than SIGTERM, which gunicorn drains on"
     )
     assert exit_code == 0, f"`docker compose {command}` ended the app with exit code {exit_code} (137 is SIGKILL)"
@@ -112,7 +112,7 @@ def test_stop_grace_period_outlasts_graceful_timeout(web):
     graceful = float(gunicorn_settings(web)["graceful_timeout"])
     assert grace > graceful, (
         f"compose kills the app {grace} s after SIGTERM, but gunicorn's graceful_timeout gives requests {graceful:g} s: "
-        "make stop_grace_period in compose.yaml longer than graceful_timeout in gunicorn.conf.py"
+        "make stop_grace_period in docker-compose.yml longer than graceful_timeout in gunicorn.conf.py"
     )
 
 
@@ -127,7 +127,7 @@ def test_restart_policy_has_one_source(project, contract, web):
         said += f":{policy['max_attempts']}"
     if "restart" in service:
         assert service["restart"] == said, (
-            f"compose.yaml says `restart: {service['restart']}` and deploy.restart_policy means {said!r}; "
+            f"docker-compose.yml says `restart: {service['restart']}` and deploy.restart_policy means {said!r}; "
             f"compose runs the container with {effective}: keep only deploy.restart_policy, which compose and swarm read"
         )
     running = effective["Name"] + (f":{effective['MaximumRetryCount']}" if effective["MaximumRetryCount"] else "")
@@ -142,7 +142,7 @@ def test_dead_app_is_noticed_in_time(web, source):
     interval, timeout = check.get("Interval", 30 * NS) / NS, check.get("Timeout", 30 * NS) / NS
     seconds = dead_healthy_s(interval, timeout, check.get("Retries", 3))
     start_period = check.get("StartPeriod", 0) / NS
-    where = "the Dockerfile's HEALTHCHECK" if source == "image" else "healthcheck: in compose.yaml"
+    where = "the Dockerfile's HEALTHCHECK" if source == "image" else "healthcheck: in docker-compose.yml"
     assert seconds <= HEALTH_DEAD_HEALTHY_MAX_S, (
         f"with {where} (every {interval:g} s, timeout {timeout:g} s, {check.get('Retries', 3)} retries), a dead app "
         f"passes as healthy for up to {seconds:g} s, over the budget of {HEALTH_DEAD_HEALTHY_MAX_S} s: check more "

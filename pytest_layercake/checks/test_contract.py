@@ -34,5 +34,5 @@ def test_compose_publishes_the_contract_port(stack, contract):
     targets = {int(port["target"]) for port in ports}
     assert targets == {contract.port}, (
         f"compose publishes container ports {sorted(targets)}, layercake.toml says {contract.port}: fix the target "
-        "of ports: in compose.override.yaml"
+        "of ports: in docker-compose.override.yml"
     )

@@ -20,7 +20,9 @@ NEVER_IN_PRODUCTION = ("--reload", "--debug", "FLASK_DEBUG", "debug=True")
 def test_default_compose_never_reloads_or_debugs(image_attrs, project, contract):
     config = ComposeStack(project, "layercake-config", contract.port).config()
     web = config["services"]["web"]
-    assert "develop" not in web, "compose.yaml must not carry the watch rules; they belong in compose.dev.yaml"
+    assert "develop" not in web, (
+        "docker-compose.yml must not carry the watch rules; they belong in docker-compose.dev.yml"
+    )
     seen = (
         f"{web.get('command')} {web.get('environment')} {image_attrs['Config']['Cmd']} {image_attrs['Config']['Env']}"
     )
@@ -33,9 +35,9 @@ def test_dev_compose_is_valid_and_watches_the_source(project, contract):
     rules = web["develop"]["watch"]
     edited = project.root / contract.change.file
     synced = [r for r in rules if r["action"] == "sync" and edited.is_relative_to(Path(r["path"]))]
-    assert synced, f"no sync rule of compose.dev.yaml covers {contract.change.file}, the file a change edits"
+    assert synced, f"no sync rule of docker-compose.dev.yml covers {contract.change.file}, the file a change edits"
     rebuilt = {Path(r["path"]).name for r in rules if r["action"] == "rebuild"}
-    assert {"requirements.txt", "Dockerfile"} <= rebuilt, f"compose.dev.yaml rebuilds only on {sorted(rebuilt)}"
+    assert {"requirements.txt", "Dockerfile"} <= rebuilt, f"docker-compose.dev.yml rebuilds only on {sorted(rebuilt)}"
     assert "--reload" in web["command"], "the dev stack should reload gunicorn's workers on a code change"
     assert not any(word in str(web) for word in ("--debug", "FLASK_DEBUG")), "the debugger stays off, even in dev"
 
@@ -43,7 +45,7 @@ def test_dev_compose_is_valid_and_watches_the_source(project, contract):
 def test_make_dev_loads_the_dev_files(project):
     """`make dev` names the compose files itself; they must be the ones this check and the dev loop test load."""
     if not (project.root / "Makefile").is_file():
-        pytest.skip("no Makefile: nothing but compose.dev.yaml's own comment names the dev files")
+        pytest.skip("no Makefile: nothing but docker-compose.dev.yml's own comment names the dev files")
     makefile = (project.root / "Makefile").read_text()
     recipe = re.search(r"^dev:.*\n\t(.+)$", makefile, re.MULTILINE)
     assert recipe, "the Makefile has no `dev` target: keep `make dev`, the live-reload loop"
@@ -86,7 +88,7 @@ def test_watch_serves_an_edit_without_a_rebuild(project_copy, docker_client, com
             except TimeoutError:
                 pytest.fail(
                     f"the edit to {change.file} was not served within {budget:.0f} s ({SYNC_MAX_S} s plus the app's "
-                    f"start, {app_start_s:.1f} s): check compose.dev.yaml; "
+                    f"start, {app_start_s:.1f} s): check docker-compose.dev.yml; "
                     "watch said:\n" + "".join(output)[-1500:]
                 )
         finally:

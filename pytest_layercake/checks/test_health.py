@@ -22,7 +22,7 @@ def test_compose_runs_the_image_health_check(web):
     running = web.attrs["Config"]["Healthcheck"]["Test"]
     assert running == image_check, (
         f"compose replaces the image's health check {image_check} with {running}: set only its timings in "
-        "compose.yaml, so the check stays the one that can fail"
+        "docker-compose.yml, so the check stays the one that can fail"
     )
 
 

@@ -183,7 +183,7 @@ def test_gunicorn_recycles_hung_workers_and_trusts_no_proxy(container):
 CONTAINER_SETTINGS = {
     "accesslog": ("-", "access lines go to stdout, where `docker logs` reads them"),
     "worker_tmp_dir": ("/dev/shm", "heartbeat files go to RAM, as /tmp may be slow or read-only"),
-    "reload": ("False", "auto-reload belongs in compose.dev.yaml, never in the image"),
+    "reload": ("False", "auto-reload belongs in docker-compose.dev.yml, never in the image"),
 }
 
 

@@ -49,9 +49,9 @@ def docker_cli(cwd: Path, *args: str, **env: str) -> str:
     return result.stdout
 
 
-# The test stack's own timings, laid over the unchanged compose.yaml: it checks every second and watches each updated
+# The test stack's own timings, laid over the unchanged docker-compose.yml: it checks every second and watches each updated
 # replica for a second, so the rollout, the rollback and a failed update wait for what happens, not for production's
-# windows (whose values test_compose.py checks). The check's timeout and retries stay compose.yaml's, so a replica busy
+# windows (whose values test_compose.py checks). The check's timeout and retries stay docker-compose.yml's, so a replica busy
 # beside a rollout is judged as in production.
 TEST_TIMINGS = """services:
   web:
@@ -69,7 +69,7 @@ TEST_TIMINGS = """services:
 
 @pytest.fixture(scope="module")
 def start_period_s(project, contract, app_start_s, report) -> int:
-    """The test stack's health start period: the app's own measured start, scaled, capped by compose.yaml's."""
+    """The test stack's health start period: the app's own measured start, scaled, capped by docker-compose.yml's."""
     web = ComposeStack(project, "layercake-config", contract.port, files=[COMPOSE_FILE]).config()["services"]["web"]
     own = math.ceil(runtime.go_duration_s(web.get("healthcheck", {}).get("start_period", "0s")))
     scaled = max(SWARM_START_PERIOD_MIN_S, math.ceil(SWARM_START_PERIOD_PER_APP_START * app_start_s))
@@ -80,14 +80,14 @@ def start_period_s(project, contract, app_start_s, report) -> int:
 
 @pytest.fixture(scope="module")
 def stack_files(tmp_path_factory, start_period_s) -> list[str]:
-    """`docker stack deploy`'s -c arguments: compose.yaml as it is, then the test's timings."""
+    """`docker stack deploy`'s -c arguments: docker-compose.yml as it is, then the test's timings."""
     timings = tmp_path_factory.mktemp("swarm-timings") / "timings.yaml"
     timings.write_text(TEST_TIMINGS.format(start_period=start_period_s))
     return ["-c", COMPOSE_FILE, "-c", str(timings)]
 
 
 def deploy(cwd: Path, files: list[str], stack: str, image: str) -> None:
-    """Deploy (or update) the stack from compose.yaml and the test's timings, and wait until it has converged."""
+    """Deploy (or update) the stack from docker-compose.yml and the test's timings, and wait until it has converged."""
     docker_cli(cwd, "stack", "deploy", "--detach=false", *files, stack, IMAGE=image, REPLICAS=str(REPLICAS))
 
 
@@ -278,8 +278,8 @@ def rollout(swarm, image, project, contract, stack_files, app_start_s, tmp_path_
 
 def test_stack_deploys_the_compose_file_unchanged(rollout):
     assert rollout["deployed"] == [rollout["v1"]] * REPLICAS, (
-        f"`docker stack deploy -c compose.yaml` runs {rollout['deployed']}: keep deploy.replicas from REPLICAS "
-        "and an image: tag from IMAGE in compose.yaml"
+        f"`docker stack deploy -c docker-compose.yml` runs {rollout['deployed']}: keep deploy.replicas from REPLICAS "
+        "and an image: tag from IMAGE in docker-compose.yml"
     )
 
 
