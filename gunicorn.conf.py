@@ -65,6 +65,9 @@ def on_starting(server):
 # and Docker's default stop timeout (10 s), so a stop never ends in SIGKILL.
 graceful_timeout = 8
 
+# A worker silent this long is hung (a request stuck for good): the master kills it and starts another.
+timeout = 30
+
 
 class _JsonFormatter(logging.Formatter):
     """One JSON object per record, made by json.dumps: a quote or a newline from a client can't end or forge a line."""

@@ -102,6 +102,22 @@ WORKERS_MAX = 8
 WORKERS_SPAWN_MAX_S = 5
 # The master owns the listening socket, so while it replaces a killed worker a client waits; none should fail.
 WORKER_KILL_FAILED_MAX = 0
+# gunicorn's `timeout`, the seconds after which its master kills a silent worker: a request that needs more belongs in a
+# job of its own, and a hung worker serves no one until then (gunicorn's default is 30 s).
+HUNG_WORKER_TIMEOUT_MAX_S = 60
+# Past that timeout, until the hung worker is replaced: the master looks once a second, aborts the worker, kills it on
+# its next look, and starts another (whose own start the app's measured start adds).
+HUNG_WORKER_MARGIN_S = 5
+# Requests that fail while one worker of two hangs: the other takes every connection, so none.
+HUNG_WORKER_FAILED_MAX = 0
+# A tmpfs is RAM that the container's memory limit counts: one that may fill more than half of the limit leaves the
+# app too little to answer with, and one with no size may fill half the host's RAM.
+TMPFS_SHARE_OF_MEMORY_MAX = 0.5
+# The tmpfs that stands in for each declared writable folder while the full-folder check fills it: a real volume is
+# the host's disk, which a test must not fill; a few MiB is full as surely.
+FULL_FOLDER_TEST_BYTES = 8 * 2**20
+# What the memory check's process allocates past the container's memory (and swap) limit before it gives up, unstopped.
+MEMORY_HOG_MARGIN_BYTES = 64 * 2**20
 # A dead app must leave the load balancer's rotation (swarm's DNS, a Service) within a minute, whatever the deployment
 # tunes: retries x (interval + timeout) of the image's check, compose's and the pod's liveness probe. The template's
 # timings give 39 s.

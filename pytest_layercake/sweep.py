@@ -17,6 +17,12 @@ from pytest_layercake.containers import LABEL, RUN
 RUNS = Path(tempfile.gettempdir()) / "layercake-runs.json"
 
 
+def images(client: docker.DockerClient) -> list[dict]:
+    """Every image as the engine lists it, in one call: `images.list()` asks for each image again, and fails on one that
+    another run removed meanwhile."""
+    return client.api.images()
+
+
 def leftovers(client: docker.DockerClient, run: str = RUN) -> dict[str, list]:
     """Return what of a run is still there, by kind."""
 
@@ -33,7 +39,11 @@ def leftovers(client: docker.DockerClient, run: str = RUN) -> dict[str, list]:
             or ours(c.labels.get("com.docker.compose.project", ""))
             or ours(c.labels.get("com.docker.stack.namespace", ""))
         ],
-        "images": [i for i in client.images.list() if (i.labels or {}).get(LABEL) == run or any(map(ours, i.tags))],
+        "images": [
+            client.images.prepare_model(i)
+            for i in images(client)
+            if (i.get("Labels") or {}).get(LABEL) == run or any(map(ours, i.get("RepoTags") or []))
+        ],
         # A swarm network outlives `docker swarm leave` for a moment, and then goes by itself.
         "networks": [n for n in client.networks.list() if ours(n.name) and n.attrs.get("Scope") != "swarm"],
         "volumes": [

@@ -5,13 +5,14 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
+from pytest_layercake.containers import DEV_FILES
 from tests.parts import GUIDE_APP, OWNER_PARTS, PROJECT_PARTS
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = PROJECT_PARTS + OWNER_PARTS + GUIDE_APP
 # What the template runs, whose rules belong in the harness: its files, its modules, and the plugin's fixtures of a
 # built image, a container or a compose stack.
-TEMPLATE_FILES = ("Dockerfile", ".dockerignore", "compose.", "gunicorn.conf.py", "requirements")
+TEMPLATE_FILES = ("Dockerfile", ".dockerignore", *DEV_FILES, "gunicorn.conf.py", "requirements")
 TEMPLATE_MODULES = ("baseline", "gunicorn")
 TEMPLATE_FIXTURES = {"image", "image_attrs", "base_image", "container", "app_container", "stack", "web"}
 TEMPLATE_FIXTURES |= {"compose_stack", "build_copy", "project_copy"}

@@ -1,12 +1,21 @@
-"""Faults: gunicorn's master replaces a dead worker, and the restart policy brings back a dead PID 1."""
+"""Faults: gunicorn's master replaces a dead worker and a hung one, and the restart policy brings back a dead PID 1."""
 
+import signal
 import time
 
 import pytest
 import requests
 
-from pytest_layercake.budgets import RESTART_HEALTHY_MAX_S, WORKER_KILL_FAILED_MAX, WORKER_RECOVERY_MAX_S
-from pytest_layercake.containers import LABELS, workers
+from pytest_layercake.budgets import (
+    HUNG_WORKER_FAILED_MAX,
+    HUNG_WORKER_MARGIN_S,
+    HUNG_WORKER_TIMEOUT_MAX_S,
+    RESTART_HEALTHY_MAX_S,
+    SLOW_CLIENT_ANSWER_MAX_S,
+    WORKER_KILL_FAILED_MAX,
+    WORKER_RECOVERY_MAX_S,
+)
+from pytest_layercake.containers import LABELS, gunicorn_settings, workers
 
 pytestmark = pytest.mark.docker
 
@@ -45,6 +54,55 @@ def test_killed_worker_is_replaced(app_container, contract, app_start_s, report)
     assert failures <= WORKER_KILL_FAILED_MAX, (
         f"{failures} requests failed while the master replaced the killed worker: the listening socket belongs to "
         "the master, so a client should only wait"
+    )
+
+
+def signal_process(container, pid: int, signum: int) -> None:
+    """Send signum to a process of the container, from inside it (as the app's user, who owns the workers)."""
+    exit_code, output = container.exec_run(["python", "-c", f"import os; os.kill({pid}, {int(signum)})"])
+    assert exit_code == 0, f"signalling {pid} failed: {output.decode()}"
+
+
+# Not timed: the margin is seconds over gunicorn's own once-a-second check, and the wait is the timeout itself.
+def test_hung_worker_is_replaced_while_another_answers(app_container, contract, app_start_s, report):
+    """SIGSTOP one of two workers, as a request stuck for good would hold it: the other answers meanwhile, and
+    gunicorn's master kills the silent one after its `timeout` and starts another, saying WORKER TIMEOUT."""
+    probe = contract.probe
+    with app_container(WEB_CONCURRENCY="2") as app:
+        wrapped = app.get_wrapped_container()
+        timeout = float(gunicorn_settings(wrapped)["timeout"])
+        assert 0 < timeout <= HUNG_WORKER_TIMEOUT_MAX_S, (
+            f"gunicorn's timeout is {timeout:g} s: a hung worker is killed only after it (0: never), and serves no one "
+            f"until then; set timeout in gunicorn.conf.py to at most {HUNG_WORKER_TIMEOUT_MAX_S} s"
+        )
+        victim = workers(wrapped)[0]["pid"]
+        budget = timeout + HUNG_WORKER_MARGIN_S + app_start_s
+        signal_process(wrapped, victim, signal.SIGSTOP)
+        stopped_at = time.perf_counter()
+        answered = failures = 0
+        replaced_s = None
+        while replaced_s is None and time.perf_counter() - stopped_at < budget:
+            try:
+                response = requests.get(app.url(probe.path), timeout=SLOW_CLIENT_ANSWER_MAX_S)
+                ok = probe.answered_by(response.status_code, response.text)
+            except requests.RequestException:
+                ok = False
+            answered += ok
+            failures += not ok
+            pids = {worker["pid"] for worker in workers(wrapped)}
+            if victim not in pids and len(pids) == 2:
+                replaced_s = time.perf_counter() - stopped_at
+            time.sleep(0.2)
+        log = wrapped.logs().decode(errors="replace")
+    report["hung_worker_replaced_s"] = round(replaced_s, 2) if replaced_s else None
+    assert replaced_s is not None, (
+        f"the stopped worker was not replaced within {budget:.0f} s (gunicorn's timeout {timeout:g} s, plus "
+        f"{HUNG_WORKER_MARGIN_S} s and the app's start): keep gunicorn's master, whose timeout replaces a hung worker"
+    )
+    assert "WORKER TIMEOUT" in log, "gunicorn replaced the stopped worker without saying WORKER TIMEOUT in the log"
+    assert answered and failures <= HUNG_WORKER_FAILED_MAX, (
+        f"{failures} of {answered + failures} requests failed while one worker hung: keep at least two workers "
+        "(gunicorn.conf.py), so that the other answers"
     )
 
 

@@ -126,6 +126,22 @@ def test_writable_paths_match_compose(pod, web, compose_web, contract):
         )
 
 
+def test_memory_folders_match_compose_in_size(pod, web, compose_web):
+    """A folder in RAM (compose's tmpfs, the pod's emptyDir in Memory) holds as much in both: a full one stops there."""
+    tmpfs = {v["target"]: v.get("tmpfs", {}).get("size") for v in compose_web["volumes"] if v["type"] == "tmpfs"}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for mount in web["volumeMounts"]:
+        empty_dir = volumes[mount["name"]].get("emptyDir") or {}
+        if empty_dir.get("medium") != "Memory":
+            continue
+        limit = empty_dir.get("sizeLimit")
+        assert limit, f"{mount['mountPath']}'s emptyDir in memory has no sizeLimit: it could take the pod's memory"
+        size = tmpfs.get(mount["mountPath"])
+        assert size is not None and to_bytes(str(size).lower(), DOCKER_UNITS) == to_bytes(limit, K8S_UNITS), (
+            f"{mount['mountPath']} holds {limit} in the pod and {size} in compose's tmpfs: make them agree"
+        )
+
+
 def test_grace_period_covers_prestop_and_graceful_timeout(pod, web, gunicorn_conf):
     graceful = gunicorn_conf["graceful_timeout"]
     pre_stop = web["lifecycle"]["preStop"]["sleep"]["seconds"]

@@ -1,0 +1,159 @@
+"""Exhaustion: a full writable folder and a process that outgrows the memory limit leave the app serving, on the
+hardened compose stack whose limits they meet."""
+
+import datetime
+import errno
+import json
+import re
+import signal
+import time
+
+import pytest
+import requests
+
+from pytest_layercake.budgets import (
+    FULL_FOLDER_TEST_BYTES,
+    MEMORY_HOG_MARGIN_BYTES,
+    RESTART_HEALTHY_MAX_S,
+    TMPFS_SHARE_OF_MEMORY_MAX,
+    WORKER_RECOVERY_MAX_S,
+)
+from pytest_layercake.containers import COMPOSE_FILES, gunicorn_settings, workers
+
+pytestmark = pytest.mark.docker
+
+# Writes 1 MiB blocks to a file in the folder given until the filesystem refuses; prints the bytes written and errno.
+FILL = """
+import json, os, sys
+written, block = 0, b"\\1" * 2**20
+try:
+    with open(os.path.join(sys.argv[1], ".layercake-fill"), "wb", buffering=0) as file:
+        while True:
+            written += file.write(block)
+except OSError as exc:
+    print(json.dumps({"written": written, "errno": exc.errno}))
+"""
+# Allocates (and touches) 16 MiB at a time up to the bytes given, as a leak or an oversized request would; it exits 0
+# only if nothing stopped it.
+HOG = """
+import sys
+chunks, chunk = [], 16 * 2**20
+while len(chunks) * chunk < int(sys.argv[1]):
+    chunks.append(bytearray(b"\\1") * chunk)
+"""
+
+
+def folder_bytes(container, folder: str) -> int:
+    """The size of the filesystem a folder of the running container is on, as the container sees it."""
+    code = f"import os; s = os.statvfs({folder!r}); print(s.f_blocks * s.f_frsize)"
+    exit_code, output = container.exec_run(["python", "-c", code])
+    assert exit_code == 0, f"reading the size of {folder} failed: {output.decode()}"
+    return int(output)
+
+
+def small_folders(contract, path) -> list[str]:
+    """A compose file laid over the stack's: each declared writable folder besides /tmp on a small tmpfs of its own, so
+    that filling it fills no disk of the host."""
+    folders = [folder for folder in contract.writable if folder != "/tmp"]
+    mounts = "".join(
+        f"      - type: tmpfs\n        target: {folder}\n        tmpfs:\n          size: {FULL_FOLDER_TEST_BYTES}\n"
+        for folder in folders
+    )
+    path.write_text("services:\n  web:\n    volumes:\n" + mounts if folders else "services:\n  web: {}\n")
+    return [*COMPOSE_FILES, str(path)]
+
+
+def docker_time(text: str) -> float:
+    """A time as Docker writes it (RFC 3339, nanoseconds), in seconds since the epoch."""
+    return datetime.datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text)).timestamp()
+
+
+def answers(url: str, probe) -> bool:
+    try:
+        response = requests.get(url, timeout=5)
+    except requests.RequestException:
+        return False
+    return probe.answered_by(response.status_code, response.text)
+
+
+def test_full_writable_folders_leave_the_app_serving(compose_stack, docker_client, contract, app_start_s, tmp_path):
+    """Fill /tmp and every declared writable folder: the probes still answer, a worker killed then is replaced, the
+    next health check passes, and the container does not restart. /tmp's tmpfs has a size, and gunicorn's heartbeat
+    files live where the app writes nothing."""
+    with compose_stack(files=small_folders(contract, tmp_path / "small-folders.yaml")) as stack:
+        web = stack.web(docker_client)
+        heartbeat = gunicorn_settings(web)["worker_tmp_dir"]
+        assert not any(heartbeat.rstrip("/") == f or heartbeat.startswith(f"{f}/") for f in contract.writable), (
+            f"gunicorn's heartbeat files are in {heartbeat}, a folder the app fills: keep worker_tmp_dir = '/dev/shm' "
+            "in gunicorn.conf.py"
+        )
+        memory = web.attrs["HostConfig"]["Memory"]
+        assert memory > 0, "no memory limit: keep deploy.resources.limits.memory in docker-compose.yml"
+        tmp_bytes = folder_bytes(web, "/tmp")
+        assert tmp_bytes <= memory * TMPFS_SHARE_OF_MEMORY_MAX, (
+            f"/tmp holds up to {tmp_bytes / 2**20:.0f} MiB of RAM, against a memory limit of {memory / 2**20:.0f} MiB: "
+            "give its tmpfs a size in docker-compose.yml (tmpfs: size:), as the pod's emptyDir has a sizeLimit"
+        )
+        restarts = web.attrs["RestartCount"]
+        for folder in contract.writable:
+            exit_code, output = web.exec_run(["python", "-c", FILL, folder])
+            filled = json.loads(output) if exit_code == 0 else {}
+            assert filled.get("errno") == errno.ENOSPC, f"filling {folder} ended with {output.decode()[-300:]}"
+        filled_at = time.time()
+        for probe in contract.probes:
+            assert answers(stack.url(probe.path), probe), f"{probe.path} did not answer with its folders full"
+        victim = workers(web)[0]["pid"]
+        exit_code, output = web.exec_run(["python", "-c", f"import os; os.kill({victim}, {int(signal.SIGKILL)})"])
+        assert exit_code == 0, output.decode()
+        deadline = time.perf_counter() + WORKER_RECOVERY_MAX_S + app_start_s + 5
+        while victim in {worker["pid"] for worker in workers(web)} and time.perf_counter() < deadline:
+            time.sleep(0.2)
+        pids = {worker["pid"] for worker in workers(web)}
+        assert victim not in pids and pids, "a worker killed while the folders were full was not replaced"
+        assert answers(stack.url(contract.probe.path), contract.probe), "the app did not answer after the new worker"
+        interval = web.attrs["Config"]["Healthcheck"]["Interval"] / 1e9
+        deadline = time.time() + interval + web.attrs["Config"]["Healthcheck"]["Timeout"] / 1e9 + 2
+        checked = []
+        while not checked and time.time() < deadline:
+            time.sleep(0.5)
+            web.reload()
+            log = (web.attrs["State"].get("Health") or {}).get("Log") or []
+            checked = [entry for entry in log if docker_time(entry["Start"]) > filled_at]
+        assert checked and checked[-1]["ExitCode"] == 0, (
+            f"the health check after the fill: {checked[-1:] or 'none ran'}"
+        )
+        assert web.attrs["RestartCount"] == restarts, "the container restarted with its folders full"
+
+
+def test_memory_hog_is_killed_and_the_app_keeps_serving(compose_stack, docker_client, contract, app_start_s, report):
+    """A process in the container allocates past the memory limit: the kernel's OOM killer takes it, Docker reports the
+    oom, and the app answers on, or, if the kernel took gunicorn's master, is back and healthy within the restart's
+    budget."""
+    with compose_stack() as stack:
+        web = stack.web(docker_client)
+        memory, with_swap = web.attrs["HostConfig"]["Memory"], web.attrs["HostConfig"]["MemorySwap"]
+        assert memory > 0, "no memory limit: a leak would take the host's memory; keep deploy.resources.limits.memory"
+        assert with_swap != -1, "memory plus swap is unlimited: the limit would only move the leak to swap"
+        since = time.time()
+        pid_1, restarts = web.attrs["State"]["Pid"], web.attrs["RestartCount"]
+        exit_code, _ = web.exec_run(["python", "-c", HOG, str(max(memory, with_swap) + MEMORY_HOG_MARGIN_BYTES)])
+        assert exit_code != 0, f"a process allocated {max(memory, with_swap) / 2**20:.0f} MiB and more, unstopped"
+        events = docker_client.events(
+            since=int(since), until=int(time.time()) + 2, filters={"container": web.id, "event": "oom"}, decode=True
+        )
+        report["oom_events"] = sum(1 for _ in events)
+        assert report["oom_events"], f"the allocation ended (exit {exit_code}) without an oom event from Docker"
+        web.reload()
+        if web.attrs["State"]["Pid"] == pid_1 and web.attrs["RestartCount"] == restarts:
+            assert answers(stack.url(contract.probe.path), contract.probe), "the app stopped answering after the OOM"
+            report["oom_took"] = "the process that grew"
+        else:
+            report["oom_took"] = "gunicorn's master"
+            budget = RESTART_HEALTHY_MAX_S + app_start_s
+            deadline = time.perf_counter() + budget
+            while web.attrs["State"].get("Health", {}).get("Status") != "healthy" and time.perf_counter() < deadline:
+                time.sleep(0.5)
+                web.reload()
+            assert web.attrs["State"]["Health"]["Status"] == "healthy", (
+                f"the OOM took gunicorn's master and the container was not healthy again within {budget:.0f} s"
+            )
