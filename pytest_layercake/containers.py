@@ -5,6 +5,7 @@ import os
 import random
 import re
 import subprocess
+import time
 import types
 import uuid
 from pathlib import Path
@@ -150,6 +151,33 @@ def processes(container) -> list[dict]:
 def workers(container) -> list[dict]:
     """Return the gunicorn workers: the children of PID 1."""
     return [p for p in processes(container) if p["ppid"] == 1]
+
+
+def signal_process(container, pid: int, signum: int) -> None:
+    """Send signum to a process of the container, from inside it (as the app's user, who owns the workers)."""
+    exit_code, output = container.exec_run(["python", "-c", f"import os; os.kill({pid}, {int(signum)})"])
+    assert exit_code == 0, f"signalling {pid} failed: {output.decode()}"
+
+
+def kill_from_host(client: docker.DockerClient, image: str, pid: int) -> None:
+    """SIGKILL a container's PID 1 (its host pid) from a helper on the host's pid namespace, as the kernel's OOM killer
+    would: `docker kill` is a stop the restart policy leaves alone."""
+    client.containers.run(
+        image, ["python", "-c", f"import os; os.kill({pid}, 9)"], pid_mode="host", labels=LABELS, remove=True
+    )
+
+
+def healthy_within(container, seconds: float) -> bool:
+    """Wait until Docker calls the container (a docker SDK container) running and healthy; say whether it did."""
+    deadline = time.perf_counter() + seconds
+    while True:
+        container.reload()
+        state = container.attrs["State"]
+        if state["Running"] and (state.get("Health") or {}).get("Status") == "healthy":
+            return True
+        if time.perf_counter() > deadline:
+            return False
+        time.sleep(0.2)
 
 
 # gunicorn's settings as its command line, the env and gunicorn.conf.py resolve them, printed as `--print-config`

@@ -72,6 +72,24 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Write:
+    """A request that stores a record, and the GET page that shows it; `{n}` in body and shows is the record's number."""
+
+    path: str
+    body: str
+    status: int
+    read: str
+    shows: str
+    content_type: str = "application/json"
+
+    def record(self, n: int) -> str:
+        return self.body.replace("{n}", str(n))
+
+    def shown(self, n: int) -> str:
+        return self.shows.replace("{n}", str(n))
+
+
+@dataclass(frozen=True)
 class Contract:
     port: int
     health: str
@@ -82,6 +100,7 @@ class Contract:
     change: Change
     absent: Absent = Absent("/no-such-page", 404)
     accepted: tuple[Accepted, ...] = ()
+    write: Write | None = None
 
     @property
     def probe(self) -> Probe:
@@ -145,6 +164,18 @@ def parse(data: dict) -> Contract:
         )
         for n, item in enumerate(data.get("accept", []))
     )
+    write = data.get("write")
+    if write is not None:
+        write = Write(
+            path=_path(write, "path", "write."),
+            body=_require(write, "body", str, "write."),
+            status=_require(write, "status", int, "write."),
+            read=_path(write, "read", "write."),
+            shows=_require(write, "shows", str, "write."),
+            content_type=write.get("content_type", Write.content_type),
+        )
+        if "{n}" not in write.body or "{n}" not in write.shows:
+            raise ContractError(f"{FILE}: write.body and write.shows each need {{n}}, the record's number")
     contract = Contract(
         port=_require(data, "port", int, ""),
         health=_path(data, "health", ""),
@@ -160,6 +191,7 @@ def parse(data: dict) -> Contract:
         ),
         absent=Absent(_path(absent, "path", "absent."), _require(absent, "status", int, "absent.")),
         accepted=accepted,
+        write=write,
     )
     if contract.change.probe not in {probe.path for probe in probes}:
         raise ContractError(f"{FILE}: change.probe {contract.change.probe!r} is not one of the [[probes]] paths")

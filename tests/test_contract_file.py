@@ -25,6 +25,19 @@ def test_change_that_no_longer_fits_the_file_is_an_error(project, data, tmp_path
         contract.change.apply(copy)
 
 
+# A write probe as examples/notes declares it.
+WRITE = {"path": "/notes", "body": '{"text": "record {n}"}', "status": 201, "read": "/notes", "shows": "record {n}"}
+
+
+def test_write_probe_fills_in_the_records_number(data):
+    write = parse(data | {"write": WRITE}).write
+    assert (write.record(7), write.shown(7), write.content_type) == (
+        '{"text": "record 7"}',
+        "record 7",
+        "application/json",
+    )
+
+
 @pytest.mark.parametrize(
     "edit, message",
     [
@@ -40,6 +53,8 @@ def test_change_that_no_longer_fits_the_file_is_an_error(project, data, tmp_path
             lambda d: d.update(accept=[{"header": "X-Frame-Options", "value": "SAMEORIGIN", "reason": "a b c"}] * 2),
             "names a header twice",
         ),
+        (lambda d: d.update(write=WRITE | {"shows": "record"}), "each need {n}"),
+        (lambda d: d.update(write={k: v for k, v in WRITE.items() if k != "read"}), "write.read is missing"),
     ],
     ids=[
         "no port",
@@ -51,6 +66,8 @@ def test_change_that_no_longer_fits_the_file_is_an_error(project, data, tmp_path
         "absent path that is the health path",
         "accept without a reason",
         "accept of one header twice",
+        "write whose page can't tell records apart",
+        "write with nowhere to read",
     ],
 )
 def test_malformed_contract_names_the_entry(data, edit, message):

@@ -15,7 +15,7 @@ from pytest_layercake.budgets import (
     WORKER_KILL_FAILED_MAX,
     WORKER_RECOVERY_MAX_S,
 )
-from pytest_layercake.containers import LABELS, gunicorn_settings, workers
+from pytest_layercake.containers import gunicorn_settings, kill_from_host, signal_process, workers
 
 pytestmark = pytest.mark.docker
 
@@ -29,9 +29,8 @@ def test_killed_worker_is_replaced(app_container, contract, app_start_s, report)
     with app_container(WEB_CONCURRENCY="1") as single:
         wrapped = single.get_wrapped_container()
         (victim,) = workers(wrapped)
-        exit_code, output = wrapped.exec_run(["python", "-c", f"import os; os.kill({victim['pid']}, 9)"])
+        signal_process(wrapped, victim["pid"], signal.SIGKILL)
         killed_at = time.perf_counter()  # the exec has returned, so the worker is dead from here on
-        assert exit_code == 0, output.decode()
         failures, first_success = 0, None
         while time.perf_counter() - killed_at < budget:
             try:
@@ -55,12 +54,6 @@ def test_killed_worker_is_replaced(app_container, contract, app_start_s, report)
         f"{failures} requests failed while the master replaced the killed worker: the listening socket belongs to "
         "the master, so a client should only wait"
     )
-
-
-def signal_process(container, pid: int, signum: int) -> None:
-    """Send signum to a process of the container, from inside it (as the app's user, who owns the workers)."""
-    exit_code, output = container.exec_run(["python", "-c", f"import os; os.kill({pid}, {int(signum)})"])
-    assert exit_code == 0, f"signalling {pid} failed: {output.decode()}"
 
 
 # Not timed: the margin is seconds over gunicorn's own once-a-second check, and the wait is the timeout itself.
@@ -115,13 +108,7 @@ def test_dead_pid_1_is_restarted_and_healthy(compose_stack, docker_client, proje
         web = stack.web(docker_client)
         restarts = web.attrs["RestartCount"]
         since = time.time()
-        docker_client.containers.run(
-            project.base_image,
-            ["python", "-c", f"import os; os.kill({web.attrs['State']['Pid']}, 9)"],
-            pid_mode="host",
-            labels=LABELS,
-            remove=True,
-        )
+        kill_from_host(docker_client, project.base_image, web.attrs["State"]["Pid"])
         died_at = healthy_at = None
         for event in docker_client.events(
             since=int(since),
