@@ -25,7 +25,7 @@ def test_change_that_no_longer_fits_the_file_is_an_error(project, data, tmp_path
         contract.change.apply(copy)
 
 
-# A write probe as examples/notes declares it.
+# A write probe: a POST that stores a note, and the page that lists the notes.
 WRITE = {"path": "/notes", "body": '{"text": "record {n}"}', "status": 201, "read": "/notes", "shows": "record {n}"}
 
 
