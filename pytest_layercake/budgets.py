@@ -118,6 +118,9 @@ TMPFS_SHARE_OF_MEMORY_MAX = 0.5
 FULL_FOLDER_TEST_BYTES = 8 * 2**20
 # What the memory check's process allocates past the container's memory (and swap) limit before it gives up, unstopped.
 MEMORY_HOG_MARGIN_BYTES = 64 * 2**20
+# A probe's answer from a stack at a limit (folders full, an OOM kill just done), asked again until then: a worker may be
+# booting beside it on the one CPU the limit allows. The app's measured start adds to it.
+FAULT_ANSWER_MAX_S = 10
 # A dead app must leave the load balancer's rotation (swarm's DNS, a Service) within a minute, whatever the deployment
 # tunes: retries x (interval + timeout) of the image's check, compose's and the pod's liveness probe. The template's
 # timings give 39 s.

@@ -51,7 +51,8 @@ def leftovers(client: docker.DockerClient, run: str = RUN) -> dict[str, list]:
         ],
     }
     if client.info()["Swarm"]["LocalNodeState"] == "active":
-        found["services"] = [s for s in client.services.list() if ours(s.name)]
+        with contextlib.suppress(docker.errors.APIError):  # another run left the swarm meanwhile, its services with it
+            found["services"] = [s for s in client.services.list() if ours(s.name)]
     return found
 
 

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from pytest_layercake.budgets import (
+    FAULT_ANSWER_MAX_S,
     FULL_FOLDER_TEST_BYTES,
     MEMORY_HOG_MARGIN_BYTES,
     RESTART_HEALTHY_MAX_S,
@@ -78,12 +79,20 @@ def docker_time(text: str) -> float:
     return datetime.datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text)).timestamp()
 
 
-def answers(url: str, probe) -> bool:
-    try:
-        response = requests.get(url, timeout=5)
-    except requests.RequestException:
-        return False
-    return probe.answered_by(response.status_code, response.text)
+def wrong_answer(url: str, probe, seconds: float) -> str:
+    """'' once the app answers at url as the contract's probe expects, asked until seconds pass; else its last answer."""
+    deadline = time.perf_counter() + seconds
+    while True:
+        try:
+            response = requests.get(url, timeout=max(0.1, deadline - time.perf_counter()))
+            if probe.answered_by(response.status_code, response.text):
+                return ""
+            wrong = f"{response.status_code} {response.text[:300]}"
+        except requests.RequestException as exc:
+            wrong = f"no answer ({exc})"
+        if time.perf_counter() >= deadline:
+            return wrong
+        time.sleep(0.2)
 
 
 def test_full_writable_folders_leave_the_app_serving(
@@ -92,6 +101,7 @@ def test_full_writable_folders_leave_the_app_serving(
     """Fill /tmp and every declared writable folder: the probes still answer, a worker killed then is replaced, the
     next health check passes, and the container does not restart. /tmp's tmpfs has a size, and gunicorn's heartbeat
     files live where the app writes nothing."""
+    answer_s = FAULT_ANSWER_MAX_S + app_start_s
     with compose_stack(files=small_volumes(project, contract, tmp_path / "small-volumes.yaml")) as stack:
         web = stack.web(docker_client)
         heartbeat = gunicorn_settings(web)["worker_tmp_dir"]
@@ -110,14 +120,18 @@ def test_full_writable_folders_leave_the_app_serving(
         # Served once before, as a running app has been when its disk fills: an app that makes its files on a first
         # request has made them.
         for probe in contract.probes:
-            assert answers(stack.url(probe.path), probe), f"{probe.path} did not answer before the fill"
+            assert not (wrong := wrong_answer(stack.url(probe.path), probe, answer_s)), (
+                f"{probe.path} before the fill: {wrong}"
+            )
         for folder in contract.writable:
             exit_code, output = web.exec_run(["python", "-c", FILL, folder])
             filled = json.loads(output) if exit_code == 0 else {}
             assert filled.get("errno") == errno.ENOSPC, f"filling {folder} ended with {output.decode()[-300:]}"
         filled_at = time.time()
         for probe in contract.probes:
-            assert answers(stack.url(probe.path), probe), f"{probe.path} did not answer with its folders full"
+            assert not (wrong := wrong_answer(stack.url(probe.path), probe, answer_s)), (
+                f"{probe.path}, folders full: {wrong}"
+            )
         victim = workers(web)[0]["pid"]
         signal_process(web, victim, signal.SIGKILL)
         deadline = time.perf_counter() + WORKER_RECOVERY_MAX_S + app_start_s + 5
@@ -125,7 +139,8 @@ def test_full_writable_folders_leave_the_app_serving(
             time.sleep(0.2)
         pids = {worker["pid"] for worker in workers(web)}
         assert victim not in pids and pids, "a worker killed while the folders were full was not replaced"
-        assert answers(stack.url(contract.probe.path), contract.probe), "the app did not answer after the new worker"
+        wrong = wrong_answer(stack.url(contract.probe.path), contract.probe, answer_s)
+        assert not wrong, f"the app's answer after a new worker started with its folders full: {wrong}"
         interval = web.attrs["Config"]["Healthcheck"]["Interval"] / 1e9
         deadline = time.time() + interval + web.attrs["Config"]["Healthcheck"]["Timeout"] / 1e9 + 2
         checked = []
@@ -144,6 +159,7 @@ def test_memory_hog_is_killed_and_the_app_keeps_serving(compose_stack, docker_cl
     """A process in the container allocates past the memory limit: the kernel's OOM killer takes it, Docker reports the
     oom, and the app answers on, or, if the kernel took gunicorn's master, is back and healthy within the restart's
     budget."""
+    answer_s = FAULT_ANSWER_MAX_S + app_start_s
     with compose_stack() as stack:
         web = stack.web(docker_client)
         memory, with_swap = web.attrs["HostConfig"]["Memory"], web.attrs["HostConfig"]["MemorySwap"]
@@ -160,7 +176,8 @@ def test_memory_hog_is_killed_and_the_app_keeps_serving(compose_stack, docker_cl
         assert report["oom_events"], f"the allocation ended (exit {exit_code}) without an oom event from Docker"
         web.reload()
         if web.attrs["State"]["Pid"] == pid_1 and web.attrs["RestartCount"] == restarts:
-            assert answers(stack.url(contract.probe.path), contract.probe), "the app stopped answering after the OOM"
+            wrong = wrong_answer(stack.url(contract.probe.path), contract.probe, answer_s)
+            assert not wrong, f"the app's answer after the OOM kill: {wrong}"
             report["oom_took"] = "the process that grew"
         else:
             report["oom_took"] = "gunicorn's master"
