@@ -1,47 +1,37 @@
 """Nothing lost: every record the app acknowledged (layercake.toml's [write]) is read back through the app after its
 PID 1 is killed, after `docker compose restart`, and after a rebuild and `up` (how an update is deployed)."""
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
-import requests
 
+from pytest_layercake import records
 from pytest_layercake.budgets import RESTART_HEALTHY_MAX_S
 from pytest_layercake.containers import healthy_within, kill_from_host
 
 pytestmark = pytest.mark.docker
-
-# Records written before each fault: enough to see a loss, few enough to stay a probe, not a load.
-RECORDS = 10
-# The first record's number: every number has as many digits, so one record's text never holds another's.
-FIRST = 1_000_000
 
 
 class Ledger:
     """The records written through the app that it acknowledged, and which of them it no longer shows."""
 
     def __init__(self, stack, write):
-        self.stack, self.write, self.acknowledged, self.next = stack, write, [], FIRST
+        self.stack, self.spec, self.acknowledged, self.next = stack, dataclasses.asdict(write), [], records.FIRST
 
-    def add(self, count: int = RECORDS) -> None:
-        for n in range(self.next, self.next + count):
-            response = requests.post(
-                self.stack.url(self.write.path),
-                data=self.write.record(n),
-                headers={"Content-Type": self.write.content_type},
-                timeout=5,
-            )
-            assert response.status_code == self.write.status, (
-                f"writing record {n} to {self.write.path} answered {response.status_code}, not {self.write.status}: "
-                f"{response.text[:300]} (layercake.toml's [write])"
-            )
-            self.acknowledged.append(n)
+    def add(self, count: int = records.RECORDS) -> None:
+        written = records.write("127.0.0.1", self.stack.port, self.spec, list(range(self.next, self.next + count)))
         self.next += count
+        self.acknowledged += written["acknowledged"]
+        assert not written["refused"], (
+            f"writing to {self.spec['path']} did not answer {self.spec['status']} (layercake.toml's [write]): "
+            f"{written['refused'][:3]}"
+        )
 
     def missing(self) -> list[int]:
-        response = requests.get(self.stack.url(self.write.read), timeout=5)
-        assert response.status_code == 200, f"{self.write.read} answered {response.status_code} after the fault"
-        return [n for n in self.acknowledged if self.write.shown(n) not in response.text]
+        read = records.missing("127.0.0.1", self.stack.port, self.spec, self.acknowledged)
+        assert read["status"] == 200, f"{self.spec['read']} answered {read['status']} after the fault"
+        return read["missing"]
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Scale out: the compose file deployed unchanged as a swarm stack, updated replica by replica and rolled back."""
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from pytest_layercake import runtime
+from pytest_layercake import records, runtime
 from pytest_layercake.budgets import (
     ROLLOUT_FAILED_MAX,
     SWARM_ANSWER_MAX_S,
@@ -32,6 +33,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
 REPLICAS = 3
 CLIENT = (Path(__file__).parent.parent / "swarm_client.py").read_text()
+RECORDS = Path(records.__file__).read_text()
 
 
 def docker_cli(cwd: Path, *args: str, **env: str) -> str:
@@ -184,6 +186,42 @@ def start_client(swarm, project, contract, app_start_s: float, stack: str, name:
     return probe
 
 
+def records_job(swarm, project, contract, stack: str, command: str, numbers: list[int]) -> dict:
+    """Run pytest_layercake/records.py once on the stack's network, as a swarm job (the stack's network takes no
+    plain container): write or read the contract's records through `web`; return what it printed."""
+    name = f"{stack}_records"
+    spec = json.dumps(dataclasses.asdict(contract.write))
+    try:
+        docker_cli(
+            project.root,
+            "service",
+            "create",
+            "--detach=false",
+            "--quiet",
+            "--mode",
+            "replicated-job",
+            "--name",
+            name,
+            "--network",
+            f"{stack}_default",
+            "--container-label",
+            f"com.docker.stack.namespace={stack}",
+            project.base_image,
+            "python",
+            "-c",
+            RECORDS,
+            command,
+            "web",
+            str(contract.port),
+            spec,
+            json.dumps(numbers),
+        )
+        (job,) = swarm.containers.list(all=True, filters={"label": f"com.docker.swarm.service.name={name}"})
+        return json.loads(job.logs(stdout=True, stderr=False).decode().splitlines()[-1])
+    finally:
+        subprocess.run(["docker", "service", "rm", name], check=False, capture_output=True)
+
+
 def stop_client(probe) -> dict:
     """Stop the client and return what it counted: answers by version, failures by kind and by address."""
     probe.kill(signal="SIGTERM")
@@ -250,11 +288,17 @@ def rollout(swarm, image, project, contract, stack_files, app_start_s, tmp_path_
             c.attrs for c in swarm.containers.list(filters={"label": f"com.docker.swarm.service.name={web}"})
         ]
         probe = start_client(swarm, project, contract, app_start_s, name, client)
+        if contract.write:
+            numbers = list(range(records.FIRST, records.FIRST + records.RECORDS))
+            record["written"] = records_job(swarm, project, contract, name, "write", numbers)
         start = time.perf_counter()
         deploy(project.root, stack_files, name, v2)
         record["rollout_s"] = time.perf_counter() - start
         record["rollout_state"] = swarm.services.get(web).attrs["UpdateStatus"]["State"]
         record["rolled_out"] = running_images(swarm, web)
+        if contract.write:
+            acknowledged = record["written"]["acknowledged"]
+            record["read_back"] = records_job(swarm, project, contract, name, "read", acknowledged)
         start = time.perf_counter()
         docker_cli(project.root, "service", "rollback", "--detach=false", "--quiet", web)
         record["rollback_s"] = time.perf_counter() - start
@@ -305,6 +349,19 @@ def test_rollback_brings_v1_back(rollout):
     assert rollout["rollback_state"] == "rollback_completed", f"the rollback ended {rollout['rollback_state']!r}"
     assert rollout["rolled_back"] == [rollout["v1"]] * REPLICAS, (
         f"after the rollback swarm runs {rollout['rolled_back']}"
+    )
+
+
+def test_records_survive_a_rolling_update(rollout, contract):
+    """Records written through the stack's replicas before the rollout are all read back from the new ones."""
+    if contract.write is None:
+        pytest.skip("layercake.toml declares no [write]: the app stores nothing for this proof to read back")
+    written, read = rollout["written"], rollout["read_back"]
+    assert not written["refused"], f"writing through the swarm replicas was refused: {written['refused'][:3]}"
+    assert read["status"] == 200 and not read["missing"], (
+        f"after the rolling update {len(read['missing'])} of {len(written['acknowledged'])} acknowledged records are "
+        f"gone ({contract.write.read} answered {read['status']}): keep the folders the app stores in on a named "
+        "volume in docker-compose.yml, which the new replicas mount"
     )
 
 
