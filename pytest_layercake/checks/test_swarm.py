@@ -146,27 +146,24 @@ def task_errors(client, service: str) -> list[str]:
     ]
 
 
-def start_client(swarm, project, contract, app_start_s: float, stack: str, name: str):
-    """Start the client service on the stack's network; return its container once it has had a first answer."""
+def on_the_stack(project, stack: str, name: str, options: list[str], script: str, *args: str) -> None:
+    """`docker service create` of a Python script in the base image, on the stack's network (which takes no plain
+    container) and labelled as the stack's, so that removing the stack removes it too."""
     docker_cli(
         project.root,
-        "service",
-        "create",
-        "--detach=false",
-        "--quiet",
-        "--name",
+        *["service", "create", "--detach=false", "--quiet", "--name", name, "--network", f"{stack}_default", *options],
+        *["--container-label", f"com.docker.stack.namespace={stack}", project.base_image, "python", "-c", script],
+        *args,
+    )
+
+
+def start_client(swarm, project, contract, app_start_s: float, stack: str, name: str):
+    """Start the client service on the stack's network; return its container once it has had a first answer."""
+    on_the_stack(
+        project,
+        stack,
         name,
-        "--network",
-        f"{stack}_default",
-        "--restart-condition",
-        "none",
-        "--update-monitor",
-        "1s",
-        "--container-label",
-        f"com.docker.stack.namespace={stack}",
-        project.base_image,
-        "python",
-        "-c",
+        ["--restart-condition", "none", "--update-monitor", "1s"],
         CLIENT,
         "web",
         str(contract.port),
@@ -192,30 +189,8 @@ def records_job(swarm, project, contract, stack: str, command: str, numbers: lis
     name = f"{stack}_records"
     spec = json.dumps(dataclasses.asdict(contract.write))
     try:
-        docker_cli(
-            project.root,
-            "service",
-            "create",
-            "--detach=false",
-            "--quiet",
-            "--mode",
-            "replicated-job",
-            "--name",
-            name,
-            "--network",
-            f"{stack}_default",
-            "--container-label",
-            f"com.docker.stack.namespace={stack}",
-            project.base_image,
-            "python",
-            "-c",
-            RECORDS,
-            command,
-            "web",
-            str(contract.port),
-            spec,
-            json.dumps(numbers),
-        )
+        arguments = [command, "web", str(contract.port), spec, json.dumps(numbers)]
+        on_the_stack(project, stack, name, ["--mode", "replicated-job"], RECORDS, *arguments)
         (job,) = swarm.containers.list(all=True, filters={"label": f"com.docker.swarm.service.name={name}"})
         return json.loads(job.logs(stdout=True, stderr=False).decode().splitlines()[-1])
     finally:
