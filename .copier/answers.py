@@ -107,19 +107,20 @@ def add_writable(folders: list[str]) -> None:
     edit(K8S_DEPLOYMENT, "            sizeLimit: 64Mi\n", f"            sizeLimit: 64Mi\n{pod_volumes}")
 
 
-# The files whose lines about this repository's own parts (a paragraph that opens "# This repository's own") the
-# project does not get with them.
-NAMING_OWN_PARTS = (".dockerignore", ".checkov.yaml")
+# The files whose lines about this repository's own parts (a paragraph that opens "# This repository's own", or,
+# indented in YAML, such a comment and the one line under it) the project does not get with them.
+NAMING_OWN_PARTS = (".dockerignore", ".checkov.yaml", ".github/workflows/ci.yml")
 OWN_PARAGRAPH = re.compile(r"\n# This repository's own .*?\n(?=\n|\Z)", re.DOTALL)
+OWN_LINE = re.compile(r"\n( +)# This repository's own: [^\n]*\n\1[^\n]*(?=\n)")
 
 
 def drop_own_parts() -> None:
     for path in NAMING_OWN_PARTS:
+        if not Path(path).is_file():
+            continue  # the user CI, which an owner may delete
         text = Path(path).read_text()
-        paragraph = OWN_PARAGRAPH.search(text)
-        if not paragraph:
-            continue  # an update, where the project's copy already lacks it
-        Path(path).write_text(text.replace(paragraph[0], "", 1))
+        # An update finds neither where the project's copy already lacks them.
+        Path(path).write_text(OWN_LINE.sub("", OWN_PARAGRAPH.sub("", text, count=1)))
 
 
 def own_files(name: str, port: int) -> None:

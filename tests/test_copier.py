@@ -15,7 +15,7 @@ from tests.parts import PROJECT_PARTS, excluded
 
 # What a project gets as its own instead of this repository's file (.copier/answers.py writes it): its own README and
 # pyproject.toml, and .dockerignore and .checkov.yaml without their lines about this repository's own parts.
-REWRITTEN = {"README.md", "pyproject.toml", ".dockerignore", ".checkov.yaml"}
+REWRITTEN = {"README.md", "pyproject.toml", ".dockerignore", ".checkov.yaml", ".github/workflows/ci.yml"}
 ANSWERS_TEMPLATE = "{{ _copier_conf.answers_file }}.jinja"
 ANSWERS_FILE = ".copier-answers.yml"
 MAKE_TARGET = re.compile(r"^([a-z][a-z-]*):", re.MULTILINE)
@@ -144,11 +144,12 @@ def test_writable_folders_that_share_a_volume_are_refused(project, tmp_path, wri
 
 
 # What a project must not say of the template it came from: its name (but in the plugin's own names), "the guide",
-# an issue number, and a path to a part of this repository that a project never gets.
+# an issue number, a path to a part of this repository that a project never gets, and a line that the copier task
+# drops for being this repository's own.
 ALLOWED_NAME = re.compile(r"pytest[_-]layercake|layercake[.-]|layercake report")
 STORY = re.compile(
     r"\blayercake\b|\bguide\b|\bissue \d|\b(?:docs|bench|examples)/|README\.ru\.md|\.ci/|GNUmakefile|project\.mk"
-    r"|\bcopier\.yml\b",
+    r"|\bcopier\.yml\b|This repository's own",
     re.IGNORECASE,
 )
 
