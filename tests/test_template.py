@@ -3,6 +3,7 @@ app's own as "Make it yours" says, and updated by copier keeps the owner's files
 harness run there is green, each breakage of it is caught by the check that names it, and the plugin's wheel runs the
 same harness without the project's copy of it."""
 
+import fcntl
 import os
 import re
 import shutil
@@ -166,16 +167,32 @@ def owners_project(releases: Path, example: Path, dest: Path, release: str) -> d
         edit(dest / old, text, edited)
     (dest / DELETED).unlink()
     commit_all(dest, "the notes app, and the owner's settings")
+    return owners_files(example)
+
+
+def owners_files(example: Path) -> dict[str, bytes]:
+    """The owner's own files (the notes app's) and their bytes."""
     return {str(p.relative_to(example)): p.read_bytes() for p in example.rglob("*") if p.is_file()}
 
 
 @pytest.fixture(scope="module")
-def updated(releases, example, tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
-    """The owner's project of the newest earlier release, updated to the release under test with a flipped answer."""
-    folder = tmp_path_factory.mktemp("second-app") / "notes"
-    owned = owners_project(releases, example, folder, NEWEST)
-    update(folder, "-d", "=".join(FLIPPED))
-    return folder, owned
+def updated(releases, example, tmp_path_factory, worker_id) -> tuple[Path, dict[str, bytes]]:
+    """The owner's project of the newest earlier release, updated to the release under test with a flipped answer.
+    It is made once per run, by the first worker that asks; the others wait on its lock and only read or copy it."""
+    run_folder = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        run_folder = run_folder.parent  # pytest-xdist's workers each have a folder in the run's
+    folder = run_folder / "second-app" / "notes"
+    with open(run_folder / "second-app.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        made = folder.parent / "made"
+        if not made.is_file():
+            shutil.rmtree(folder.parent, ignore_errors=True)
+            folder.parent.mkdir()
+            owners_project(releases, example, folder, NEWEST)
+            update(folder, "-d", "=".join(FLIPPED))
+            made.touch()
+    return folder, owners_files(example)
 
 
 @pytest.fixture(scope="module")
@@ -353,7 +370,7 @@ def test_update_names_a_conflict_with_the_owners_edit(releases, tmp_path, report
 @pytest.mark.xdist_group("second-app-from-the-wheel")
 def test_second_app_passes_every_generic_proof_from_the_installed_wheel(project, second_app, tmp_path, report):
     """The updated notes project, with only what a project of the installed plugin needs: no conftest.py, no copy of
-    the harness, no marker list. (The copy in a generated project runs green in `.ci/run`'s generated project.)"""
+    the harness, no marker list. (The copy in a generated project runs green in `.ci/run`'s I Hate Money project.)"""
     folder = wheel_project(second_app, tmp_path / "notes")
     python = python_with_the_wheel(project, tmp_path)
     loaded = subprocess.run(
