@@ -125,6 +125,12 @@ def dead_healthy_s(interval: float, timeout: float, retries: int) -> float:
     return retries * (interval + timeout)
 
 
+def health_timings(check: dict) -> tuple[float, float, int]:
+    """A container's or image's Healthcheck: its interval and timeout in seconds, and its retries, with Docker's
+    defaults where it leaves one out."""
+    return check.get("Interval", 30 * NS) / NS, check.get("Timeout", 30 * NS) / NS, check.get("Retries", 3)
+
+
 def broken(runtime: Runtime) -> list[str]:
     """Return each rule the runtime breaks, with its fix."""
     return [f"CIS {name}: {fix}" for name, (check, fix) in RULES.items() if not check(runtime)]

@@ -12,7 +12,7 @@ from pytest_layercake.budgets import (
     STOP_TIMEOUT_S,
 )
 from pytest_layercake.containers import DEV_FILES, LOG_NEVER, ComposeStack, gunicorn_settings
-from pytest_layercake.runtime import NS, dead_healthy_s
+from pytest_layercake.runtime import NS, dead_healthy_s, health_timings
 
 pytestmark = pytest.mark.docker
 
@@ -138,13 +138,12 @@ def test_restart_policy_has_one_source(project, contract, web):
 def test_dead_app_is_noticed_in_time(web, source):
     """However long the timings, a dead app may pass as healthy only this long (pytest_layercake/budgets.py says why)."""
     check = (web.image.attrs if source == "image" else web.attrs)["Config"]["Healthcheck"]
-    # Docker's defaults where the check leaves a timing out; its durations are nanoseconds.
-    interval, timeout = check.get("Interval", 30 * NS) / NS, check.get("Timeout", 30 * NS) / NS
-    seconds = dead_healthy_s(interval, timeout, check.get("Retries", 3))
+    interval, timeout, retries = health_timings(check)
+    seconds = dead_healthy_s(interval, timeout, retries)
     start_period = check.get("StartPeriod", 0) / NS
     where = "the Dockerfile's HEALTHCHECK" if source == "image" else "healthcheck: in docker-compose.yml"
     assert seconds <= HEALTH_DEAD_HEALTHY_MAX_S, (
-        f"with {where} (every {interval:g} s, timeout {timeout:g} s, {check.get('Retries', 3)} retries), a dead app "
+        f"with {where} (every {interval:g} s, timeout {timeout:g} s, {retries} retries), a dead app "
         f"passes as healthy for up to {seconds:g} s, over the budget of {HEALTH_DEAD_HEALTHY_MAX_S} s: check more "
         "often or give up sooner"
     )

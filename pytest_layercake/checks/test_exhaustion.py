@@ -27,6 +27,7 @@ from pytest_layercake.containers import (
     signal_process,
     workers,
 )
+from pytest_layercake.runtime import dead_healthy_s, health_timings
 
 pytestmark = pytest.mark.docker
 
@@ -143,10 +144,7 @@ def test_full_writable_folders_leave_the_app_serving(
         assert not wrong, f"the app's answer after a new worker started with its folders full: {wrong}"
         # Docker calls the container unhealthy only after `retries` checks in a row fail (one may time out on a busy
         # machine); so the status must stay healthy until a check started after the fill passes.
-        check = {"Retries": 3, "Interval": 30e9, "Timeout": 30e9} | web.attrs["Config"][
-            "Healthcheck"
-        ]  # Docker's defaults
-        deadline = time.time() + check["Retries"] * (check["Interval"] + check["Timeout"]) / 1e9 + 2
+        deadline = time.time() + dead_healthy_s(*health_timings(web.attrs["Config"]["Healthcheck"])) + 2
         checked, passed = [], []
         while not passed and time.time() < deadline:
             time.sleep(0.5)
