@@ -74,6 +74,8 @@ FIGURE_NAMES = {
     "load": "load test",
     "swarm": "swarm rollout and rollback",
     "second_app": "second app (examples/notes): a generated, updated project run by the installed plugin",
+    "update_matrix": "updates from the last releases, each giving a new project's files",
+    "update_conflict": "an owner's edit of a line the template changed, after the update",
     "checks_by_deletable_part": "checks that go with each part an owner deletes or replaces (none asserts on the template alone)",
     "bad_input_statuses": "bad requests and their statuses",
 }

@@ -10,7 +10,7 @@ from pytest_layercake import records
 from pytest_layercake.budgets import RESTART_HEALTHY_MAX_S
 from pytest_layercake.containers import healthy_within, kill_from_host
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.durability]
 
 
 class Ledger:

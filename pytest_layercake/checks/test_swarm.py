@@ -327,6 +327,7 @@ def test_rollback_brings_v1_back(rollout):
     )
 
 
+@pytest.mark.durability
 def test_records_survive_a_rolling_update(rollout, contract):
     """Records written through the stack's replicas before the rollout are all read back from the new ones."""
     if contract.write is None:
