@@ -49,7 +49,7 @@ test-fast: venv ## Run only the tests that need no Docker engine
 	$(VENV)/bin/pytest -m "not docker"
 
 check: venv ## The edit-verify loop after an app change: the static checks, the build, the probes, the logs, the stop
-	$(VENV)/bin/pytest -q -m "inner_loop or not docker"
+	$(VENV)/bin/pytest -q -m "inner_loop or not (docker or package_index)"
 
 sbom: venv ## Build the image and write the CycloneDX SBOM of the packages installed in it to build/sbom.cdx.json
 	docker compose build web

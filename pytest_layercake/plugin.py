@@ -39,6 +39,7 @@ MARKERS = {
     "runs_harness": "waits for another pytest run of the harness, whose tests take the timed checks' lock themselves",
     "inner_loop": "in the edit-verify loop, `make check`: the build, the contract probes, the logs and the stop",
     "emulated": "builds and runs the image for linux/arm64 under QEMU (about 3 min; skip it with -m 'not emulated')",
+    "package_index": "resolves packages from the package index (needs the network; `make check` leaves it to `make test`)",
     "durability": "reads back the contract's [write] records after a fault: a killed PID 1, a restart, a redeploy, a "
     "rolling update",
 }

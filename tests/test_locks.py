@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Each resolves from the package index: a change to the requirements breaks them, not an app change (`make check`).
+pytestmark = pytest.mark.package_index
+
 ROOT = Path(__file__).resolve().parent.parent
 UV = Path(sys.prefix) / "bin" / "uv"
 # The newest Python the host venv is locked for: the base image's (the Dockerfile's python:3.13).
