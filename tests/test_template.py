@@ -185,13 +185,7 @@ def owners_project(releases: Path, example: Path, dest: Path, release: str) -> d
     """A project of release made the notes app's own (README "Make it yours"), with the owner's edits of the template's
     files, committed; return the owner's own files and their bytes."""
     generate(releases, dest, release, NOTES_ANSWERS)
-    for name in GUIDE_APP:
-        target = dest / name
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
-    shutil.copytree(example, dest, dirs_exist_ok=True)
-    for old, _, text, edited in OWNER_EDITS:
-        edit(dest / old, text, edited)
-    (dest / DELETED).unlink()
+    make_it_the_notes_apps(example, dest, renamed=False)
     commit_all(dest, "the notes app, and the owner's settings")
     return owners_files(example)
 
@@ -200,14 +194,20 @@ def made_today(releases: Path, example: Path, dest: Path) -> Path:
     """The owner's project as a new one of the release under test would be: the answers after the update (the flipped
     one too), made the notes app's own with the same files, edits and deletion, in today's file names."""
     generate(releases, dest, NOW, NOTES_ANSWERS | {FLIPPED[0]: yaml.safe_load(FLIPPED[1])})
+    make_it_the_notes_apps(example, dest, renamed=True)
+    return dest
+
+
+def make_it_the_notes_apps(example: Path, dest: Path, renamed: bool) -> None:
+    """The notes app in place of the guide's, the owner's edits of the template's files (in their names after the
+    rename, if renamed) and the file the owner deleted."""
     for name in GUIDE_APP:
         target = dest / name
         shutil.rmtree(target) if target.is_dir() else target.unlink()
     shutil.copytree(example, dest, dirs_exist_ok=True)
-    for _, new, text, edited in OWNER_EDITS:
-        edit(dest / new, text, edited)
+    for old, new, text, edited in OWNER_EDITS:
+        edit(dest / (new if renamed else old), text, edited)
     (dest / DELETED).unlink()
-    return dest
 
 
 @pytest.fixture(scope="module")
